@@ -1,0 +1,5 @@
+import sys
+
+from bptui.cli import main
+
+sys.exit(main())

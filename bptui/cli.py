@@ -1,0 +1,200 @@
+"""The command line: ``bptui list | check | inspect | train``, thin over bptui.core.
+
+Exit codes (SPEC section 2): 0 success, 2 bad input, 1 a bug. Bad input is reported
+as ``bptui: PATH:LINE: what is wrong``, one line per problem, never as a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import traceback
+from pathlib import Path
+
+from bptui import __version__
+from bptui.core import catalog
+from bptui.core.errors import InputError
+from bptui.core.report import dumps, inspect_report, pattern_results, train_report
+from bptui.core.save import scenario_toml, write_atomic
+from bptui.core.scenario import MAX_EPOCHS, MAX_SEED, load_scenario
+from bptui.core.training import CONVERGED, DIVERGED, Run
+
+COMMANDS = ("list", "check", "inspect", "train")
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line, exit 2, as for every other bad input
+        raise InputError(self.prog, [_problem(f"{message} (see '{self.prog} --help')")])
+
+
+def _problem(message):
+    from bptui.core.errors import Problem
+    return Problem(message)
+
+
+def _whole(low: int, high: int):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{value} is out of range ({low} to {high})")
+        return value
+    return parse
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="bptui", description="Watch backpropagation happen.")
+    parser.add_argument("--version", action="version", version=f"bptui {__version__}")
+    sub = parser.add_subparsers(dest="command", parser_class=_Parser)
+    sub.add_parser("list", help="list the built-in scenarios")
+    check = sub.add_parser("check", help="validate scenario files")
+    check.add_argument("paths", nargs="+", metavar="PATH")
+    inspect = sub.add_parser("inspect", help="one forward and backward pass at the starting weights")
+    inspect.add_argument("path", metavar="PATH")
+    inspect.add_argument("--json", action="store_true", help="print JSON (SPEC section 5)")
+    train = sub.add_parser("train", help="train headless")
+    train.add_argument("path", metavar="PATH")
+    train.add_argument("--epochs", type=_whole(0, MAX_EPOCHS), help="the most epochs to run")
+    train.add_argument("--seed", type=_whole(0, MAX_SEED), help="seed for the starting weights")
+    train.add_argument("--json", action="store_true", help="print JSON (SPEC section 5)")
+    train.add_argument("--save-as", metavar="OUT.toml", type=Path,
+                       help="also write the trained state as a scenario file")
+    return parser
+
+
+def _load(name_or_path: str):
+    return load_scenario(catalog.resolve(name_or_path), display=name_or_path)
+
+
+def cmd_list(args) -> int:
+    scenarios = catalog.builtin()
+    width = max(len(name) for name in scenarios)
+    for name, path in scenarios.items():
+        print(f"{name:<{width}}  {load_scenario(path).summary}")
+    return 0
+
+
+def cmd_check(args) -> int:
+    status = 0
+    for name in args.paths:
+        try:
+            _load(name)
+            print(f"ok: {name}")
+        except InputError as e:
+            for line in e.lines():
+                print(line, file=sys.stderr)
+            status = 2
+    return status
+
+
+def cmd_inspect(args) -> int:
+    run = Run(_load(args.path))
+    report = inspect_report(run)
+    if args.json:
+        print(dumps(report))
+        return 0
+    print(f"{report['scenario']}: one pass over {len(report['patterns'])} training patterns "
+          f"at the starting weights (seed {run.seed}): loss {report['loss']:.6g}")
+    print(f"{'layer':<12} {'unit':<12} {'bias':>10} {'sum delta':>11} {'blame':>7}")
+    for name, layer in report["layers"].items():
+        if "net" not in layer:
+            continue
+        for k, unit in enumerate(layer["units"]):
+            bias = "-" if layer["bias"] is None else f"{layer['bias'][k]:.4f}"
+            total = sum(row[k] for row in layer["delta"])
+            print(f"{name:<12} {unit:<12} {bias:>10} {total:>11.4g} {layer['blame'][k]:>6.0%}")
+    return 0
+
+
+class _Progress:
+    """A one-line progress bar on stderr, redrawn at most ten times a second."""
+
+    def __init__(self, total: int):
+        self.total = max(total, 1)
+        self.last = 0.0
+
+    def __call__(self, run: Run) -> None:
+        now = time.monotonic()
+        if now - self.last < 0.1 and run.status is None:
+            return
+        self.last = now
+        done = run.epoch / self.total
+        bar = "#" * int(30 * done)
+        sys.stderr.write(f"\r[{bar:<30}] epoch {run.epoch}/{self.total}  loss {run.losses[-1]:.4g} ")
+        if run.status is not None:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
+
+
+def cmd_train(args) -> int:
+    scenario = _load(args.path)
+    run = Run(scenario, seed=args.seed, max_epochs=args.epochs)
+    run.train(on_epoch=_Progress(run.max_epochs) if sys.stderr.isatty() else None)
+    if args.save_as is not None:
+        if run.status == DIVERGED:
+            print(f"bptui: {args.save_as}: not written: the run diverged, so its weights are not "
+                  f"finite numbers", file=sys.stderr)
+        else:
+            try:
+                write_atomic(args.save_as, scenario_toml(run, args.save_as))
+            except OSError as e:
+                raise InputError(str(args.save_as), [_problem(f"cannot write: {e.strerror or e}")]) from None
+    if args.json:
+        print(dumps(train_report(run)))
+        return 0
+    last = run.losses[-1] if run.losses else float("nan")
+    outcome = {
+        CONVERGED: f"converged after {run.epoch} epochs (loss {last:.4g} < {scenario.training.error_criterion:g})",
+        DIVERGED: f"diverged at epoch {run.epoch}: the loss or a weight is no longer a finite number; "
+                  f"a smaller learning_rate may help",
+    }.get(run.status, f"stopped after {run.epoch} epochs without converging (loss {last:.4g})")
+    print(f"{scenario.title}: {outcome}; seed {run.seed}")
+    patterns = pattern_results(run)
+    width = max(len(p["name"]) for p in patterns)
+    for p in patterns:
+        fmt = lambda values: " ".join("-" if v is None else f"{v:.3f}" for v in values)  # noqa: E731
+        mark = "ok" if p["correct"] else "WRONG"
+        print(f"  {p['name']:<{width}}  {p['set']:<5}  output {fmt(p['output'])}  target {fmt(p['target'])}  {mark}")
+    if args.save_as is not None and run.status != DIVERGED:
+        print(f"saved: {args.save_as}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    try:
+        if not argv or (argv[0] not in COMMANDS and not argv[0].startswith("-")):
+            return _no_app_yet(argv)
+        args = _parser().parse_args(argv)
+        if args.command is None:
+            return _no_app_yet([])
+        return {"list": cmd_list, "check": cmd_check, "inspect": cmd_inspect, "train": cmd_train}[args.command](args)
+    except InputError as e:
+        for line in e.lines():
+            print(line, file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 0
+    except Exception:
+        traceback.print_exc()
+        print("bptui: internal error (a bug in bptui): please report it with the lines above", file=sys.stderr)
+        return 1
+
+
+def _no_app_yet(argv: list[str]) -> int:
+    """Until the terminal app lands, say so and point at the headless commands."""
+    if argv:
+        _load(argv[0])  # a bad path or file is still an error
+        target = argv[0]
+    else:
+        target = "xor"
+    print("The live terminal app is not built yet. Until it is, the headless commands work:\n"
+          f"  bptui train {target}     train and show the result\n"
+          f"  bptui inspect {target}   one pass: each unit's blame\n\n"
+          "Built-in scenarios (bptui list):")
+    return cmd_list(None)

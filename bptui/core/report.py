@@ -1,0 +1,135 @@
+"""The JSON of SPEC section 5: what ``inspect`` and ``train`` print.
+
+Numbers are written at full precision, so a script sees exactly what the engine
+computed; values that are not finite (a diverged run, a don't-care target) are null.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+
+from bptui.core.blame import blame_shares, links
+from bptui.core.network import Pass
+from bptui.core.training import CONVERGED, Run
+
+
+def plain(x):
+    """numpy arrays and numbers as JSON-ready lists and floats; non-finite as None."""
+    if isinstance(x, np.ndarray):
+        if x.ndim == 0:
+            return plain(x.item())
+        return [plain(v) for v in x]
+    if isinstance(x, (float, np.floating)):
+        x = float(x)
+        return x if math.isfinite(x) else None
+    if isinstance(x, np.integer):
+        return int(x)
+    return x
+
+
+def dumps(report: dict) -> str:
+    return json.dumps(report, allow_nan=False)
+
+
+def inspect_report(run: Run) -> dict:
+    """One forward and backward pass over all training patterns at the current weights."""
+    net = run.network
+    p: Pass = run.inspect()
+    shares = blame_shares(net, p)
+    layers = {}
+    for layer in run.scenario.layers:  # declaration order: the order the file uses
+        unit = net.layer(layer.name)
+        i = unit.index
+        if unit.is_input:
+            layers[unit.name] = {"units": list(unit.units), "activation": plain(p.a[i])}
+            continue
+        has_bias = unit.b is not None
+        layers[unit.name] = {
+            "units": list(unit.units),
+            "net": plain(p.net[i]),
+            "activation": plain(p.a[i]),
+            "delta": plain(p.delta[i]),
+            "bias": plain(unit.b[0]) if has_bias else None,
+            "bias_gradient": plain(unit.b_grad[0]) if has_bias else None,
+            "blame": plain(shares[unit.name]),
+        }
+    connections = []
+    for link in net.links:
+        link_factors = links(net, p, link)
+        connections.append({
+            "from": link.sender.name,
+            "to": link.receiver.name,
+            "weights": plain(link.w),
+            "gradient": plain(link.grad) if link.grad is not None else None,
+            "trainable": link.trainable,
+            "link": None if link_factors is None else plain(link_factors),
+        })
+    names = [n for n, held in zip(run.scenario.data.names, run.scenario.data.test) if not held]
+    return {
+        "scenario": run.scenario.title,
+        "seed": run.seed,
+        "patterns": names,
+        "loss": plain(p.E),
+        "layers": layers,
+        "connections": connections,
+    }
+
+
+def is_correct(run: Run, output: np.ndarray, target: np.ndarray) -> bool:
+    """Each softmax output layer's largest output is where its target's largest is, and
+    every other output that has a target is closer than 0.5 to it (SPEC section 5)."""
+    for unit in run.network.outputs:
+        o, t = output[unit.columns], target[unit.columns]
+        known = ~np.isnan(t)
+        if not known.any():
+            continue
+        if unit.f.name == "softmax":
+            if t[np.argmax(o)] != np.nanmax(t):
+                return False
+        elif not np.all(np.abs(o[known] - t[known]) < 0.5):
+            return False
+    return True
+
+
+def pattern_results(run: Run) -> list[dict]:
+    data = run.scenario.data
+    outputs = run.outputs(data.inputs)
+    return [
+        {"name": name, "set": "test" if held else "train", "output": plain(out), "target": plain(target),
+         "correct": is_correct(run, out, target)}
+        for name, held, out, target in zip(data.names, data.test, outputs, data.targets)
+    ]
+
+
+def weights_report(run: Run) -> tuple[dict, list]:
+    net = run.network
+    layers = {layer.name: {"bias": plain(net.layer(layer.name).b[0]) if layer.bias else None}
+              for layer in run.scenario.layers if layer.activation is not None}
+    connections = [{"from": link.sender.name, "to": link.receiver.name, "weights": plain(link.w)}
+                   for link in net.links]
+    return layers, connections
+
+
+def train_report(run: Run) -> dict:
+    layers, connections = weights_report(run)
+    patterns = pattern_results(run)
+    accuracy = {}
+    for which in ("train", "test"):
+        marks = [p["correct"] for p in patterns if p["set"] == which]
+        if marks:
+            accuracy[which] = sum(marks) / len(marks)
+    return {
+        "scenario": run.scenario.title,
+        "seed": run.seed,
+        "epochs": run.epoch,
+        "converged": run.status == CONVERGED,
+        "status": run.status,
+        "loss": plain(np.array(run.losses)),
+        "accuracy": accuracy,
+        "layers": layers,
+        "connections": connections,
+        "patterns": patterns,
+    }

@@ -1,0 +1,137 @@
+"""Write a run's current state as a scenario file (format 1), atomically.
+
+The file carries the scenario's story and settings unchanged and the current weights
+and biases as its starting weights, so loading it starts exactly where the run is.
+Floats are written with ``repr``, which round-trips every double bit for bit.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from bptui.core.scenario import FORMAT, Scenario
+from bptui.core.training import Run
+
+
+def _string(s: str) -> str:
+    """A TOML basic string; multi-line text as a readable multi-line string."""
+    if "\n" in s and '"""' not in s and "\\" not in s and all(
+            c in "\n\t" or (ord(c) >= 32 and ord(c) != 127) for c in s):
+        return '"""\n' + s + ('"""' if not s.endswith('"') else '\\\n"""')
+    out = []
+    for c in s:
+        if c == '"':
+            out.append('\\"')
+        elif c == "\\":
+            out.append("\\\\")
+        elif ord(c) < 32 or ord(c) == 127:
+            out.append(f"\\u{ord(c):04x}")
+        else:
+            out.append(c)
+    return '"' + "".join(out) + '"'
+
+
+def _number(x) -> str:
+    x = float(x)
+    if math.isnan(x):
+        return "nan"
+    if math.isinf(x):
+        return "inf" if x > 0 else "-inf"
+    return repr(x)
+
+
+def _row(values) -> str:
+    return "[" + ", ".join(_number(v) for v in values) + "]"
+
+
+def _matrix(rows: np.ndarray, indent: str = "  ") -> str:
+    if len(rows) <= 1:
+        return "[" + ", ".join(_row(r) for r in rows) + "]"
+    return "[\n" + "".join(f"{indent}{_row(r)},\n" for r in rows) + "]"
+
+
+def _names(names) -> str:
+    return "[" + ", ".join(_string(n) for n in names) + "]"
+
+
+def scenario_toml(run: Run, out_path: Path) -> str:
+    """The run's current state as the text of a format-1 scenario file to be written at out_path."""
+    s: Scenario = run.scenario
+    net = run.network
+    lines = [f"format = {FORMAT}", "", "[scenario]", f"title = {_string(s.title)}",
+             f"summary = {_string(s.summary)}", f"story = {_string(s.story)}"]
+    for layer in s.layers:
+        lines += ["", "[[layers]]", f"name = {_string(layer.name)}", f"units = {_names(layer.units)}"]
+        if layer.activation is not None:
+            lines.append(f"activation = {_string(layer.activation)}")
+            bias = net.layer(layer.name).b
+            lines.append(f"bias = {_row(bias[0])}" if bias is not None else "bias = false")
+    for conn, link in zip(s.connections, net.links):
+        lines += ["", "[[connections]]", f"from = {_string(conn.sender)}", f"to = {_string(conn.receiver)}",
+                  f"weights = {_matrix(link.w)}"]
+        if not conn.trainable:
+            lines.append("trainable = false")
+    d = s.data
+    lines += ["", "[data]"]
+    if d.file is not None:
+        source = (s.path.parent if s.path else Path(".")) / d.file
+        lines.append(f"file = {_string(_relative(source, out_path.parent))}")
+    else:
+        lines += [f"patterns = {_names(d.names)}", f"inputs = {_matrix(d.inputs)}",
+                  f"targets = {_matrix(d.targets)}"]
+    if d.test.any():
+        lines.append(f"test = {_names(n for n, held in zip(d.names, d.test) if held)}")
+    t = s.training
+    lines += ["", "[training]", f"loss = {_string(t.loss)}", f"learning_rate = {_number(t.learning_rate)}",
+              f"momentum = {_number(t.momentum)}", f"weight_decay = {_number(t.weight_decay)}",
+              f"update = {_string(t.update)}", f"order = {_string(t.order)}", f"margin = {_number(t.margin)}",
+              f"epochs = {t.epochs}", f"error_criterion = {_number(t.error_criterion)}",
+              f"weight_init = {_number(t.weight_init)}", f"seed = {run.seed}"]
+    for stage in t.schedule:
+        lines += ["", "[[training.schedule]]", f"from_epoch = {stage.from_epoch}"]
+        for key in ("learning_rate", "momentum", "weight_decay"):
+            value = getattr(stage, key)
+            if value is not None:
+                lines.append(f"{key} = {_number(value)}")
+    return "\n".join(lines) + "\n"
+
+
+def _relative(target: Path, start: Path) -> str:
+    try:
+        return os.path.relpath(target.resolve(), start.resolve())
+    except ValueError:  # another drive on Windows
+        return str(target.resolve())
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write text to path so that a crash or a full disk never leaves a broken file:
+    a temporary file in the same folder, flushed and synced, then renamed over path."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
+    try:
+        # mkstemp makes the file private (0600); a saved scenario is an ordinary file.
+        os.fchmod(fd, path.stat().st_mode & 0o777 if path.exists() else 0o644)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    try:  # make the rename itself durable
+        dir_fd = os.open(path.parent or ".", os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+    except OSError:
+        pass

@@ -1,0 +1,694 @@
+"""Scenario files: format 1, as ``../docs/scenario-format.md`` describes them.
+
+``load_scenario`` reads a TOML file, checks every key and every number, and returns a
+``Scenario``: plain, validated data that the engine compiles. Nothing in a scenario is
+ever executed. Limits are checked before anything large is built, so a hostile file
+fails fast with a clear message instead of exhausting memory.
+"""
+
+from __future__ import annotations
+
+import csv
+import difflib
+import io
+import math
+import os
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from bptui.core.errors import InputError, Problem
+from bptui.core.tomlkeys import key_lines, line_of
+
+FORMAT = 1
+ACTIVATIONS = ("sigmoid", "tanh", "relu", "linear", "softmax")
+LOSSES = ("sse", "cross_entropy")
+UPDATES = ("batch", "online")
+ORDERS = ("sequential", "shuffled")
+
+# Limits that keep a hostile file from exhausting memory or time.
+MAX_FILE_BYTES = 16 * 2**20
+MAX_DATA_FILE_BYTES = 256 * 2**20
+MAX_LAYERS = 1_000
+MAX_UNITS = 100_000  # in one layer
+MAX_WEIGHTS = 10_000_000
+MAX_PATTERNS = 1_000_000
+MAX_VALUES = 20_000_000  # patterns x units of all layers: what one pass holds
+MAX_EPOCHS = 1_000_000_000
+MAX_SEED = 2**63 - 1
+
+
+@dataclass(frozen=True)
+class Layer:
+    name: str
+    units: tuple[str, ...]
+    activation: str | None  # None for input layers
+    bias: bool
+    bias_values: tuple[float, ...] | None = None  # starting biases, when the file gives them
+
+    @property
+    def size(self) -> int:
+        return len(self.units)
+
+
+@dataclass(frozen=True)
+class Connection:
+    sender: str
+    receiver: str
+    weights: np.ndarray | None  # receiving x sending starting weights (w_ji)
+    trainable: bool = True
+
+
+@dataclass(frozen=True)
+class Data:
+    names: tuple[str, ...]
+    inputs: np.ndarray  # patterns x input units, all input layers side by side
+    targets: np.ndarray  # patterns x output units; nan = don't care
+    test: np.ndarray  # bool per pattern: held out, never trained on
+    file: str | None = None  # the CSV the data came from, as written in the scenario
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One entry of ``[[training.schedule]]``: settings in force from an epoch on."""
+
+    from_epoch: int
+    learning_rate: float | None = None
+    momentum: float | None = None
+    weight_decay: float | None = None
+
+
+@dataclass(frozen=True)
+class Training:
+    loss: str = "sse"
+    learning_rate: float = 0.5
+    momentum: float = 0.9
+    weight_decay: float = 0.0
+    update: str = "batch"
+    order: str = "sequential"
+    margin: float = 0.0
+    epochs: int = 5000
+    error_criterion: float = 0.04
+    weight_init: float = 0.5
+    seed: int = 1
+    schedule: tuple[Stage, ...] = ()
+
+
+@dataclass(frozen=True)
+class Scenario:
+    title: str
+    summary: str
+    story: str
+    layers: tuple[Layer, ...]
+    connections: tuple[Connection, ...]
+    data: Data
+    training: Training
+    path: Path | None = field(default=None, compare=False)
+
+    def layer(self, name: str) -> Layer:
+        return next(layer for layer in self.layers if layer.name == name)
+
+    @property
+    def input_layers(self) -> tuple[Layer, ...]:
+        receivers = {c.receiver for c in self.connections}
+        return tuple(layer for layer in self.layers if layer.name not in receivers)
+
+    @property
+    def output_layers(self) -> tuple[Layer, ...]:
+        senders = {c.sender for c in self.connections}
+        return tuple(layer for layer in self.layers if layer.name not in senders)
+
+
+class _Missing:
+    pass
+
+
+MISSING = _Missing()
+
+TOP_KEYS = ("format", "scenario", "layers", "connections", "data", "training")
+SCENARIO_KEYS = ("title", "summary", "story")
+LAYER_KEYS = ("name", "units", "size", "activation", "bias")
+CONNECTION_KEYS = ("from", "to", "weights", "trainable")
+DATA_KEYS = ("patterns", "inputs", "targets", "test", "file")
+TRAINING_KEYS = (
+    "loss", "learning_rate", "momentum", "weight_decay", "update", "order", "margin",
+    "epochs", "error_criterion", "weight_init", "seed", "schedule",
+)
+STAGE_KEYS = ("from_epoch", "learning_rate", "momentum", "weight_decay")
+
+
+class _Bad(Exception):
+    """Stop checking: what follows depends on what was just found wrong."""
+
+
+class _Reader:
+    """Checks values against the format, collecting a Problem for each mistake."""
+
+    def __init__(self, path: str, lines: dict[str, int]):
+        self.path = path
+        self.lines = lines
+        self.problems: list[Problem] = []
+
+    def bad(self, where: str, message: str, line: int | None = None) -> None:
+        self.problems.append(Problem(message, where, line or line_of(self.lines, where)))
+
+    def stop_if_bad(self) -> None:
+        if self.problems:
+            raise _Bad
+
+    def table(self, value, where: str, allowed: tuple[str, ...]) -> dict:
+        if not isinstance(value, dict):
+            self.bad(where, f"must be a table, not {_kind(value)}")
+            raise _Bad
+        for key in value:
+            if key not in allowed:
+                close = difflib.get_close_matches(key, allowed, n=1)
+                hint = f" (did you mean '{close[0]}'?)" if close else f" (known keys: {', '.join(allowed)})"
+                self.bad(_join(where, key), f"unknown key '{key}'{hint}")
+        return value
+
+    def get(self, table: dict, key: str, where: str, kind, default=MISSING, **limits):
+        at = _join(where, key)
+        if key not in table:
+            if default is MISSING:
+                self.bad(where, f"missing required key '{key}'")
+            return default
+        return kind(self, table[key], at, **limits)
+
+    # Value checkers: each returns the clean value, or None after recording a problem.
+
+    def string(self, value, where: str, choices: tuple[str, ...] = ()):
+        if not isinstance(value, str):
+            self.bad(where, f"must be a string, not {_kind(value)}")
+            return None
+        if choices and value not in choices:
+            self.bad(where, f"'{value}' is not one of: {', '.join(choices)}")
+            return None
+        return value
+
+    def boolean(self, value, where: str):
+        if not isinstance(value, bool):
+            self.bad(where, f"must be true or false, not {_kind(value)}")
+            return None
+        return value
+
+    def integer(self, value, where: str, low: int = 0, high: int = MAX_EPOCHS):
+        if isinstance(value, bool) or not isinstance(value, int):
+            self.bad(where, f"must be a whole number, not {_kind(value)}")
+            return None
+        if not low <= value <= high:
+            self.bad(where, f"{value} is out of range: it must be from {low} to {high}")
+            return None
+        return value
+
+    def number(self, value, where: str, low: float = -math.inf, high: float = math.inf,
+               below: float | None = None):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            self.bad(where, f"must be a number, not {_kind(value)}")
+            return None
+        value = float(value)
+        if not math.isfinite(value):
+            self.bad(where, f"must be a finite number, not {value}")
+            return None
+        if value < low or value > high or (below is not None and value >= below):
+            top = f"below {below:g}" if below is not None else f"at most {high:g}"
+            bottom = f"at least {low:g}" if low > -math.inf else ""
+            self.bad(where, f"{value:g} is out of range: it must be {' and '.join(filter(None, [bottom, top]))}")
+            return None
+        return value
+
+    def names(self, value, where: str, what: str):
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            self.bad(where, f"must be a list of {what} names (strings)")
+            return None
+        for i, name in enumerate(value):
+            if not name.strip():
+                self.bad(where, f"{what} name {i + 1} is empty")
+                return None
+        seen = set()
+        for name in value:
+            if name in seen:
+                self.bad(where, f"{what} name '{name}' is used twice")
+                return None
+            seen.add(name)
+        return value
+
+    def matrix(self, value, where: str, rows: int, cols: int, what: str, allow_nan: bool = False):
+        """A list of `rows` lists of `cols` numbers, as a float64 array."""
+        if not isinstance(value, list) or not all(isinstance(r, list) for r in value):
+            self.bad(where, f"must be a list of rows (a list of lists of numbers), not {_kind(value)}")
+            return None
+        if len(value) != rows:
+            self.bad(where, f"has {len(value)} rows, but {what} needs {rows}")
+            return None
+        for i, row in enumerate(value):
+            if len(row) != cols:
+                self.bad(where, f"row {i + 1} has {len(row)} values, but {what} needs {cols}")
+                return None
+            for j, x in enumerate(row):
+                if isinstance(x, bool) or not isinstance(x, (int, float)):
+                    self.bad(where, f"row {i + 1}, value {j + 1} must be a number, not {_kind(x)}")
+                    return None
+                if not math.isfinite(x) and not (allow_nan and math.isnan(x)):
+                    self.bad(where, f"row {i + 1}, value {j + 1} must be finite, not {x}")
+                    return None
+        return np.array(value, dtype=np.float64).reshape(rows, cols)
+
+
+def _join(where: str, key: str) -> str:
+    return f"{where}.{key}" if where else key
+
+
+def _kind(value) -> str:
+    names = {bool: "true/false", int: "a whole number", float: "a number", str: "a string",
+             list: "a list", dict: "a table"}
+    return names.get(type(value), type(value).__name__)
+
+
+def read_text(path: Path, limit: int, display: str) -> str:
+    """A file's text, checked for size, binary bytes and encoding before it is parsed."""
+    try:
+        size = path.stat().st_size
+        if size > limit:
+            raise InputError(display, [Problem(f"file is {size:,} bytes; the limit is {limit:,}")])
+        with path.open("rb") as f:
+            raw = f.read(limit + 1)
+    except InputError:
+        raise
+    except IsADirectoryError:
+        raise InputError(display, [Problem("is a folder, not a scenario file")]) from None
+    except FileNotFoundError:
+        raise InputError(display, [Problem("no such file")]) from None
+    except OSError as e:
+        raise InputError(display, [Problem(f"cannot read: {e.strerror or e}")]) from None
+    if len(raw) > limit:
+        raise InputError(display, [Problem(f"file is larger than the limit of {limit:,} bytes")])
+    nul = raw.find(b"\0")
+    if nul >= 0:
+        line = raw.count(b"\n", 0, nul) + 1
+        raise InputError(display, [Problem("binary data (a NUL byte): not a text file", line=line)])
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = raw.count(b"\n", 0, e.start) + 1
+        raise InputError(display, [Problem("not UTF-8 text", line=line)]) from None
+
+
+def load_scenario(path: str | os.PathLike, display: str | None = None) -> Scenario:
+    """Read and check a scenario file. Raises InputError listing every problem found."""
+    path = Path(path)
+    display = display or str(path)
+    text = read_text(path, MAX_FILE_BYTES, display)
+    return parse_scenario(text, display, base=path.parent, path=path)
+
+
+_TOML_LINE = re.compile(r"\(at line (\d+), column \d+\)")
+
+
+def parse_scenario(text: str, display: str = "<scenario>", base: Path | None = None,
+                   path: Path | None = None) -> Scenario:
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        message = str(e)
+        m = _TOML_LINE.search(message)
+        line = int(m.group(1)) if m else None
+        message = _TOML_LINE.sub("", message).strip()
+        raise InputError(display, [Problem(f"not valid TOML: {message}", line=line)]) from None
+    except RecursionError:
+        raise InputError(display, [Problem("not valid TOML here: values are nested too deeply")]) from None
+    r = _Reader(display, key_lines(text))
+    try:
+        scenario = _check(r, doc, base or Path("."), path)
+    except _Bad:
+        scenario = None
+    if r.problems or scenario is None:
+        raise InputError(display, r.problems)
+    return scenario
+
+
+def _check(r: _Reader, doc: dict, base: Path, path: Path | None) -> Scenario:
+    r.table(doc, "", TOP_KEYS)
+    fmt = r.get(doc, "format", "", _Reader.integer, low=0, high=2**31)
+    if fmt is not None and fmt != FORMAT:
+        r.bad("format", f"format {fmt} is not supported: this bptui reads format {FORMAT}")
+    r.stop_if_bad()
+
+    meta = r.table(r.get(doc, "scenario", "", lambda r, v, w: v), "scenario", SCENARIO_KEYS)
+    title = r.get(meta, "title", "scenario", _Reader.string)
+    summary = r.get(meta, "summary", "scenario", _Reader.string, default="")
+    story = r.get(meta, "story", "scenario", _Reader.string, default="")
+
+    layers_raw = _array_of_tables(r, doc, "layers")
+    conns_raw = _array_of_tables(r, doc, "connections")
+    r.stop_if_bad()
+    if len(layers_raw) > MAX_LAYERS:
+        r.bad("layers", f"{len(layers_raw)} layers; the limit is {MAX_LAYERS}")
+        raise _Bad
+
+    # Layers: names and sizes first, since connections and data are checked against them.
+    names: list[str] = []
+    units: dict[str, tuple[str, ...]] = {}
+    for i, raw in enumerate(layers_raw):
+        where = f"layers[{i + 1}]"
+        r.table(raw, where, LAYER_KEYS)
+        name = r.get(raw, "name", where, _Reader.string)
+        if name is None:
+            continue
+        if not name.strip():
+            r.bad(_join(where, "name"), "layer name is empty")
+            continue
+        if name in units:
+            r.bad(_join(where, "name"), f"there is already a layer named '{name}'")
+            continue
+        if "units" in raw and "size" in raw:
+            r.bad(where, "give either 'units' (names) or 'size', not both")
+            continue
+        if "units" in raw:
+            unit_names = r.names(raw["units"], _join(where, "units"), "unit")
+            if unit_names is not None and not 1 <= len(unit_names) <= MAX_UNITS:
+                r.bad(_join(where, "units"), f"a layer needs from 1 to {MAX_UNITS:,} units")
+                unit_names = None
+        elif "size" in raw:
+            size = r.integer(raw["size"], _join(where, "size"), low=1, high=MAX_UNITS)
+            unit_names = None if size is None else [f"{name}[{k}]" for k in range(size)]
+        else:
+            r.bad(where, f"layer '{name}' needs 'units' (a list of names) or 'size'")
+            continue
+        if unit_names is not None:
+            names.append(name)
+            units[name] = tuple(unit_names)
+    r.stop_if_bad()
+
+    # Connections: endpoints, duplicates, then the graph must be acyclic.
+    pairs: list[tuple[str, str]] = []
+    for i, raw in enumerate(conns_raw):
+        where = f"connections[{i + 1}]"
+        r.table(raw, where, CONNECTION_KEYS)
+        ends = []
+        for key in ("from", "to"):
+            name = r.get(raw, key, where, _Reader.string)
+            if name is not None and name not in units:
+                close = difflib.get_close_matches(name, names, n=1)
+                hint = f" (did you mean '{close[0]}'?)" if close else ""
+                r.bad(_join(where, key), f"there is no layer named '{name}'{hint}")
+                name = None
+            ends.append(name)
+        if None in ends:
+            continue
+        if ends[0] == ends[1]:
+            r.bad(where, f"layer '{ends[0]}' cannot connect to itself")
+        elif tuple(ends) in pairs:
+            r.bad(where, f"'{ends[0]}' is already connected to '{ends[1]}'")
+        pairs.append((ends[0], ends[1]))
+    if not conns_raw:
+        r.bad("connections", "a network needs at least one [[connections]]")
+    r.stop_if_bad()
+    cycle = _find_cycle(names, pairs)
+    if cycle:
+        r.bad("connections", f"the connections form a cycle ({' -> '.join(cycle)}); a network must be acyclic")
+    linked = {name for pair in pairs for name in pair}
+    for i, name in enumerate(names):
+        if name not in linked:
+            r.bad(f"layers[{i + 1}]", f"layer '{name}' is not connected to anything")
+    r.stop_if_bad()
+
+    receivers = {b for _, b in pairs}
+    senders = {a for a, _ in pairs}
+    weight_count = sum(len(units[a]) * len(units[b]) for a, b in pairs)
+    weight_count += sum(len(units[n]) for n in names if n in receivers)
+    if weight_count > MAX_WEIGHTS:
+        r.bad("connections", f"the network has {weight_count:,} weights; the limit is {MAX_WEIGHTS:,}")
+        raise _Bad
+
+    # The rest of each layer: activation and bias, which depend on its place in the graph.
+    layers: list[Layer] = []
+    for i, raw in enumerate(layers_raw):
+        where = f"layers[{i + 1}]"
+        name = raw["name"]
+        n = len(units[name])
+        if name not in receivers:
+            for key in ("activation", "bias"):
+                if key in raw:
+                    r.bad(_join(where, key), f"'{name}' is an input layer (nothing connects to it), so it has no {key}")
+            layers.append(Layer(name, units[name], None, False))
+            continue
+        activation = r.get(raw, "activation", where, _Reader.string, default="sigmoid", choices=ACTIVATIONS)
+        if activation == "softmax" and n < 2:
+            r.bad(_join(where, "activation"), "a softmax layer needs at least 2 units")
+        bias, bias_values = True, None
+        if "bias" in raw:
+            value = raw["bias"]
+            if isinstance(value, bool):
+                bias = value
+            else:
+                row = r.matrix([value] if isinstance(value, list) else value, _join(where, "bias"), 1, n,
+                               f"layer '{name}' ({n} units)")
+                if row is not None:
+                    bias_values = tuple(float(x) for x in row[0])
+        layers.append(Layer(name, units[name], activation, bias, bias_values))
+
+    connections: list[Connection] = []
+    for i, raw in enumerate(conns_raw):
+        where = f"connections[{i + 1}]"
+        sender, receiver = raw["from"], raw["to"]
+        weights = None
+        if "weights" in raw:
+            weights = r.matrix(raw["weights"], _join(where, "weights"), len(units[receiver]), len(units[sender]),
+                               f"'{sender}' -> '{receiver}' ({len(units[receiver])} receiving x "
+                               f"{len(units[sender])} sending units)")
+        trainable = r.get(raw, "trainable", where, _Reader.boolean, default=True)
+        connections.append(Connection(sender, receiver, weights, bool(trainable)))
+
+    training = _check_training(r, doc)
+    r.stop_if_bad()
+
+    inputs = [layer for layer in layers if layer.name not in receivers]
+    outputs = [layer for layer in layers if layer.name not in senders]
+    if training.loss == "cross_entropy":
+        for layer in outputs:
+            if layer.activation not in ("sigmoid", "softmax"):
+                i = names.index(layer.name) + 1
+                r.bad(f"layers[{i}].activation", f"cross_entropy needs sigmoid or softmax outputs; "
+                      f"output layer '{layer.name}' is {layer.activation}")
+    data = _check_data(r, doc, base, sum(layer.size for layer in inputs), sum(layer.size for layer in outputs),
+                       sum(layer.size for layer in layers), training.loss)
+    r.stop_if_bad()
+    return Scenario(title, summary, story, tuple(layers), tuple(connections), data, training, path)
+
+
+def _array_of_tables(r: _Reader, doc: dict, key: str) -> list:
+    value = doc.get(key)
+    if value is None:
+        r.bad("", f"missing [[{key}]]")
+        return []
+    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+        r.bad(key, f"must be written as [[{key}]] tables")
+        return []
+    return value
+
+
+def _find_cycle(names: list[str], pairs: list[tuple[str, str]]) -> list[str] | None:
+    succ = {n: [b for a, b in pairs if a == n] for n in names}
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+    for start in names:
+        if state.get(start):
+            continue
+        stack = [(start, iter(succ[start]))]
+        path = [start]
+        state[start] = 1
+        while stack:
+            node, nexts = stack[-1]
+            nxt = next(nexts, None)
+            if nxt is None:
+                state[node] = 2
+                stack.pop()
+                path.pop()
+            elif state.get(nxt) == 1:
+                return path[path.index(nxt):] + [nxt]
+            elif not state.get(nxt):
+                state[nxt] = 1
+                stack.append((nxt, iter(succ[nxt])))
+                path.append(nxt)
+    return None
+
+
+def _check_training(r: _Reader, doc: dict) -> Training:
+    raw = r.table(doc.get("training", {}), "training", TRAINING_KEYS)
+    d = Training()
+    w = "training"
+    values = dict(
+        loss=r.get(raw, "loss", w, _Reader.string, default=d.loss, choices=LOSSES),
+        learning_rate=r.get(raw, "learning_rate", w, _Reader.number, default=d.learning_rate, low=0),
+        momentum=r.get(raw, "momentum", w, _Reader.number, default=d.momentum, low=0, high=1),
+        weight_decay=r.get(raw, "weight_decay", w, _Reader.number, default=d.weight_decay, low=0, below=1),
+        update=r.get(raw, "update", w, _Reader.string, default=d.update, choices=UPDATES),
+        order=r.get(raw, "order", w, _Reader.string, default=d.order, choices=ORDERS),
+        margin=r.get(raw, "margin", w, _Reader.number, default=d.margin, low=0),
+        epochs=r.get(raw, "epochs", w, _Reader.integer, default=d.epochs, low=0, high=MAX_EPOCHS),
+        error_criterion=r.get(raw, "error_criterion", w, _Reader.number, default=d.error_criterion, low=0),
+        weight_init=r.get(raw, "weight_init", w, _Reader.number, default=d.weight_init, low=0),
+        seed=r.get(raw, "seed", w, _Reader.integer, default=d.seed, low=0, high=MAX_SEED),
+    )
+    schedule: list[Stage] = []
+    stages = raw.get("schedule", [])
+    if not isinstance(stages, list) or not all(isinstance(s, dict) for s in stages):
+        r.bad("training.schedule", "must be written as [[training.schedule]] tables")
+        stages = []
+    last = 0
+    for i, stage in enumerate(stages):
+        where = f"training.schedule[{i + 1}]"
+        r.table(stage, where, STAGE_KEYS)
+        start = r.get(stage, "from_epoch", where, _Reader.integer, low=1, high=MAX_EPOCHS)
+        lr = r.get(stage, "learning_rate", where, _Reader.number, default=None, low=0)
+        mom = r.get(stage, "momentum", where, _Reader.number, default=None, low=0, high=1)
+        decay = r.get(stage, "weight_decay", where, _Reader.number, default=None, low=0, below=1)
+        if not any(k in stage for k in STAGE_KEYS[1:]):
+            r.bad(where, "a schedule entry must change learning_rate, momentum or weight_decay")
+        if start is not None:
+            if start <= last:
+                r.bad(_join(where, "from_epoch"), f"from_epoch must grow from one entry to the next ({start} after {last})")
+            last = start
+            schedule.append(Stage(start, lr, mom, decay))
+    if any(v is None for v in values.values()):
+        return d
+    return Training(**values, schedule=tuple(schedule))
+
+
+def _check_data(r: _Reader, doc: dict, base: Path, n_in: int, n_out: int, n_units: int, loss: str) -> Data | None:
+    raw = r.get(doc, "data", "", lambda r, v, w: v)
+    if raw is None:
+        return None
+    raw = r.table(raw, "data", DATA_KEYS)
+    names = None
+    file = None
+    if "file" in raw:
+        for key in ("inputs", "targets"):
+            if key in raw:
+                r.bad(f"data.{key}", "give the data either inline (inputs, targets) or as a file, not both")
+        file = r.get(raw, "file", "data", _Reader.string)
+        if file is None or r.problems:
+            return None
+        names, inputs, targets = _read_csv(r, base, file, n_in, n_out)
+        if inputs is None:
+            return None
+        if "patterns" in raw:
+            r.bad("data.patterns", "the CSV file names the patterns (its 'pattern' column); remove 'patterns' here")
+            return None
+    else:
+        for key in ("inputs", "targets"):
+            if key not in raw:
+                r.bad("data", f"missing required key '{key}' (or give a 'file')")
+        if r.problems:
+            return None
+        rows = raw["inputs"]
+        count = len(rows) if isinstance(rows, list) else 0
+        if count > MAX_PATTERNS:
+            r.bad("data.inputs", f"{count:,} patterns; the limit is {MAX_PATTERNS:,}")
+            return None
+        inputs = r.matrix(rows, "data.inputs", count, n_in, f"the input layers ({n_in} units)")
+        targets = r.matrix(raw["targets"], "data.targets", count, n_out,
+                           f"{count} patterns and the output layers ({n_out} units)", allow_nan=True)
+        if inputs is None or targets is None:
+            return None
+    count = len(inputs)
+    if count == 0:
+        r.bad("data", "there are no patterns")
+        return None
+    if count * n_units > MAX_VALUES:
+        r.bad("data", f"{count:,} patterns x {n_units:,} units is more than the limit of {MAX_VALUES:,} values")
+        return None
+    if "patterns" in raw:
+        names = r.names(raw["patterns"], "data.patterns", "pattern")
+        if names is not None and len(names) != count:
+            r.bad("data.patterns", f"names {len(names)} patterns, but there are {count}")
+            return None
+    if names is None:
+        names = [f"p{k + 1}" for k in range(count)]
+    test = np.zeros(count, dtype=bool)
+    if "test" in raw:
+        held = r.names(raw["test"], "data.test", "pattern")
+        if held is None:
+            return None
+        index = {name: k for k, name in enumerate(names)}
+        for name in held:
+            if name not in index:
+                r.bad("data.test", f"there is no pattern named '{name}'")
+                return None
+            test[index[name]] = True
+        if test.all():
+            r.bad("data.test", "every pattern is held out; at least one must be left to train on")
+            return None
+    if loss == "cross_entropy":
+        t = targets[~np.isnan(targets)]
+        if t.size and (t.min() < 0 or t.max() > 1):
+            r.bad("data.file" if file else "data.targets", "cross_entropy needs targets from 0 to 1")
+            return None
+    return Data(tuple(names), inputs, targets, test, file)
+
+
+def _read_csv(r: _Reader, base: Path, file: str, n_in: int, n_out: int):
+    """Patterns from a CSV file: a header row, an optional 'pattern' column, then the
+    input columns and the target columns in layer order. Empty target = don't care."""
+    path = base / file
+    try:
+        text = read_text(path, MAX_DATA_FILE_BYTES, str(path))
+    except InputError as e:
+        for p in e.problems:
+            place = f"{path}:{p.line}" if p.line else str(path)
+            r.bad("data.file", f"{place}: {p.message}")
+        return None, None, None
+    where = "data.file"
+
+    def bad(line: int, message: str):
+        r.bad(where, f"{path}:{line}: {message}")
+        return None, None, None
+
+    reader = csv.reader(io.StringIO(text))
+    header = next(reader, None)
+    if header is None:
+        return bad(1, "the file is empty; it needs a header row")
+    named = bool(header) and header[0].strip().lower() == "pattern"
+    width = n_in + n_out + named
+    if len(header) != width:
+        return bad(1, f"the header has {len(header)} columns; expected {width}"
+                   f" ({'a pattern column, ' if named else ''}{n_in} inputs, {n_out} targets)")
+    names: list[str] = []
+    rows: list[list[float]] = []
+    for row in reader:
+        line = reader.line_num
+        if not row or all(not cell.strip() for cell in row):
+            continue
+        if len(rows) >= MAX_PATTERNS:
+            return bad(line, f"more than {MAX_PATTERNS:,} patterns")
+        if len(row) != width:
+            return bad(line, f"{len(row)} columns; the header has {width}")
+        if named:
+            names.append(row[0].strip())
+            row = row[1:]
+        values = []
+        for k, cell in enumerate(row):
+            cell = cell.strip()
+            is_target = k >= n_in
+            if cell == "" and is_target:
+                values.append(math.nan)
+                continue
+            try:
+                x = float(cell)
+            except ValueError:
+                return bad(line, f"column {k + 1 + named} ('{cell[:20]}') is not a number")
+            if not math.isfinite(x) and not (is_target and math.isnan(x)):
+                return bad(line, f"column {k + 1 + named} must be finite, not {cell}")
+            values.append(x)
+        rows.append(values)
+    table = np.array(rows, dtype=np.float64).reshape(len(rows), width - named)
+    if named:
+        seen = set()
+        for k, name in enumerate(names):
+            if not name or name in seen:
+                return bad(k + 2, f"pattern name '{name}' is empty or used twice")
+            seen.add(name)
+    return (names if named else None), table[:, :n_in].copy(), table[:, n_in:].copy()

@@ -1,0 +1,141 @@
+"""Training: the update rule of the 1986 paper, epoch by epoch.
+
+    dw(t) = -learning_rate * dE/dw + momentum * dw(t-1);   w += dw;   w *= (1 - decay)
+
+``batch`` sums dE/dw over all training patterns and changes the weights once per
+epoch; ``online`` changes them after every pattern. The loss of an epoch is the error
+of the patterns as they were presented (SPEC section 4): for batch, E at the weights
+before the epoch's change; for online, the sum of each pattern's error just before its
+own change, the ``tss`` of the PDP ``bp`` program (with the 1/2).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from bptui.core.network import Network, Pass
+from bptui.core.scenario import Scenario
+
+CONVERGED, MAX_EPOCHS, DIVERGED = "converged", "max_epochs", "diverged"
+
+
+def init_weights(network: Network, scenario: Scenario, seed: int) -> None:
+    """Starting weights: the file's where it gives them, else uniform(-weight_init, weight_init).
+
+    Every parameter is drawn, given or not, so giving one connection's weights does not
+    change the random draws of the others.
+    """
+    rng = np.random.default_rng(seed)
+    r = scenario.training.weight_init
+    network.theta[...] = rng.uniform(-r, r, size=network.theta.shape)
+    for link, conn in zip(network.links, scenario.connections):
+        if conn.weights is not None:
+            link.w[...] = conn.weights
+    for layer in scenario.layers:
+        if layer.bias_values is not None:
+            network.layer(layer.name).b[...] = layer.bias_values
+
+
+def training_arrays(scenario: Scenario, which: np.ndarray):
+    """Inputs, targets (don't-care as 0) and the care mask (None if every target counts)."""
+    x = scenario.data.inputs[which]
+    t = scenario.data.targets[which]
+    missing = np.isnan(t)
+    care = (~missing).astype(np.float64) if missing.any() else None
+    return x, np.where(missing, 0.0, t), care
+
+
+class Run:
+    """One training run: the weights, their last changes (for momentum) and the losses so far."""
+
+    def __init__(self, scenario: Scenario, seed: int | None = None, max_epochs: int | None = None):
+        self.scenario = scenario
+        self.training = scenario.training
+        self.max_epochs = self.training.epochs if max_epochs is None else max_epochs
+        self.network = Network(scenario)
+        self.x, self.t, self.care = training_arrays(scenario, ~scenario.data.test)
+        self._trainable = self.network.theta[..., : self.network.n_trainable]
+        self.dw = np.zeros_like(self.network.grad)
+        self.reset(self.training.seed if seed is None else seed)
+
+    def reset(self, seed: int | None = None) -> None:
+        """Back to the starting weights of ``seed`` (the same seed gives the same run)."""
+        if seed is not None:
+            self.seed = seed
+        init_weights(self.network, self.scenario, self.seed)
+        self.dw[...] = 0.0
+        self.epoch = 0
+        self.losses: list[float] = []
+        self.status: str | None = None  # CONVERGED, MAX_EPOCHS or DIVERGED once finished
+        self._shuffle = np.random.default_rng([self.seed, 1])
+
+    def settings(self, epoch: int) -> tuple[float, float, float]:
+        """learning_rate, momentum and weight_decay in force for ``epoch`` (counted from 1)."""
+        t = self.training
+        lr, momentum, decay = t.learning_rate, t.momentum, t.weight_decay
+        for stage in t.schedule:
+            if stage.from_epoch > epoch:
+                break
+            lr = lr if stage.learning_rate is None else stage.learning_rate
+            momentum = momentum if stage.momentum is None else stage.momentum
+            decay = decay if stage.weight_decay is None else stage.weight_decay
+        return lr, momentum, decay
+
+    def update(self, lr: float, momentum: float, decay: float) -> None:
+        """Change the weights by the gradient in ``network.grad``."""
+        dw = self.dw
+        dw *= momentum
+        dw -= lr * self.network.grad
+        self._trainable += dw
+        if decay:
+            self._trainable *= 1.0 - decay
+
+    def step(self, x, t, care) -> Pass:
+        """One weight change from the patterns given: forward, loss, backward, update."""
+        lr, momentum, decay = self.settings(self.epoch + 1)
+        p = self.network.gradient(x, t, care, self.training.margin)
+        self.update(lr, momentum, decay)
+        return p
+
+    def train_epoch(self) -> float:
+        """Run one epoch; return its loss and record it (and the status, when it ends the run)."""
+        if self.training.update == "batch":
+            E = float(self.step(self.x, self.t, self.care).E)
+        else:
+            order = range(len(self.x))
+            if self.training.order == "shuffled":
+                order = self._shuffle.permutation(len(self.x))
+            E = 0.0
+            for k in order:
+                care = None if self.care is None else self.care[k : k + 1]
+                E += float(self.step(self.x[k : k + 1], self.t[k : k + 1], care).E)
+        self.epoch += 1
+        self.losses.append(E)
+        if not (math.isfinite(E) and math.isfinite(float(self.network.theta.sum()))):
+            self.status = DIVERGED
+        elif E < self.training.error_criterion:
+            self.status = CONVERGED
+        elif self.epoch >= self.max_epochs:
+            self.status = MAX_EPOCHS
+        return E
+
+    def train(self, on_epoch=None) -> str:
+        """Train until converged, diverged or out of epochs; return the status."""
+        if self.status is None and self.epoch >= self.max_epochs:
+            self.status = MAX_EPOCHS
+        while self.status is None:
+            self.train_epoch()
+            if on_epoch is not None:
+                on_epoch(self)
+        return self.status
+
+    def inspect(self) -> Pass:
+        """Forward and backward over all training patterns at the current weights (no change)."""
+        return self.network.gradient(self.x, self.t, self.care, self.training.margin)
+
+    def outputs(self, x: np.ndarray) -> np.ndarray:
+        """The outputs for the given patterns, output layers side by side."""
+        p = self.network.forward(x)
+        return np.concatenate([p.a[u.index] for u in self.network.outputs], axis=-1)
