@@ -14,7 +14,7 @@ from pathlib import Path
 
 from bptui import __version__
 from bptui.core import catalog
-from bptui.core.errors import InputError
+from bptui.core.errors import InputError, Problem
 from bptui.core.report import dumps, inspect_report, pattern_results, train_report
 from bptui.core.save import scenario_toml, write_atomic
 from bptui.core.scenario import MAX_EPOCHS, MAX_SEED, load_scenario
@@ -25,12 +25,7 @@ COMMANDS = ("list", "check", "inspect", "train")
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message):  # one line, exit 2, as for every other bad input
-        raise InputError(self.prog, [_problem(f"{message} (see '{self.prog} --help')")])
-
-
-def _problem(message):
-    from bptui.core.errors import Problem
-    return Problem(message)
+        raise InputError(self.prog, [Problem(f"{message} (see '{self.prog} --help')")])
 
 
 def _whole(low: int, high: int):
@@ -98,14 +93,14 @@ def cmd_inspect(args) -> int:
         return 0
     print(f"{report['scenario']}: one pass over {len(report['patterns'])} training patterns "
           f"at the starting weights (seed {run.seed}): loss {report['loss']:.6g}")
-    print(f"{'layer':<12} {'unit':<12} {'bias':>10} {'sum delta':>11} {'blame':>7}")
-    for name, layer in report["layers"].items():
-        if "net" not in layer:
-            continue
-        for k, unit in enumerate(layer["units"]):
-            bias = "-" if layer["bias"] is None else f"{layer['bias'][k]:.4f}"
-            total = sum(row[k] for row in layer["delta"])
-            print(f"{name:<12} {unit:<12} {bias:>10} {total:>11.4g} {layer['blame'][k]:>6.0%}")
+    rows = [(name, unit, "-" if layer["bias"] is None else f"{layer['bias'][k]:.4f}",
+             f"{sum(row[k] for row in layer['delta']):.4g}", f"{layer['blame'][k]:.0%}")
+            for name, layer in report["layers"].items() if "net" in layer
+            for k, unit in enumerate(layer["units"])]
+    header = ("layer", "unit", "bias", "sum of delta", "blame share")
+    widths = [max(len(r[i]) for r in rows + [header]) for i in range(5)]
+    for r in [header] + rows:
+        print("  ".join(f"{v:<{w}}" if i < 2 else f"{v:>{w}}" for i, (v, w) in enumerate(zip(r, widths))))
     return 0
 
 
@@ -141,7 +136,7 @@ def cmd_train(args) -> int:
             try:
                 write_atomic(args.save_as, scenario_toml(run, args.save_as))
             except OSError as e:
-                raise InputError(str(args.save_as), [_problem(f"cannot write: {e.strerror or e}")]) from None
+                raise InputError(str(args.save_as), [Problem(f"cannot write: {e.strerror or e}")]) from None
     if args.json:
         print(dumps(train_report(run)))
         return 0
@@ -155,7 +150,8 @@ def cmd_train(args) -> int:
     patterns = pattern_results(run)
     width = max(len(p["name"]) for p in patterns)
     for p in patterns:
-        fmt = lambda values: " ".join("-" if v is None else f"{v:.3f}" for v in values)  # noqa: E731
+        fmt = lambda values: " ".join("-" if v is None else f"{v:.3f}" if abs(v) < 1e4 else f"{v:.3g}"  # noqa: E731
+                                      for v in values)
         mark = "ok" if p["correct"] else "WRONG"
         print(f"  {p['name']:<{width}}  {p['set']:<5}  output {fmt(p['output'])}  target {fmt(p['target'])}  {mark}")
     if args.save_as is not None and run.status != DIVERGED:

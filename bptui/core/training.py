@@ -125,10 +125,11 @@ class Run:
         """Train until converged, diverged or out of epochs; return the status."""
         if self.status is None and self.epoch >= self.max_epochs:
             self.status = MAX_EPOCHS
-        while self.status is None:
-            self.train_epoch()
-            if on_epoch is not None:
-                on_epoch(self)
+        with np.errstate(all="ignore"):  # overflow on the way to diverging is an outcome
+            while self.status is None:
+                self.train_epoch()
+                if on_epoch is not None:
+                    on_epoch(self)
         return self.status
 
     def inspect(self) -> Pass:
