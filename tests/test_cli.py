@@ -193,3 +193,27 @@ def test_installed_scenarios_are_found_from_another_folder(tmp_path):
     result = bptui("train", "tutoring-chain", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "converged" in result.stdout
+
+
+def test_progress_bar_only_on_a_terminal():
+    """stderr a terminal: a progress bar; stderr a pipe: nothing but the result."""
+    import pty
+
+    leader, follower = pty.openpty()
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parent.parent))
+    proc = subprocess.run([sys.executable, "-m", "bptui", "train", "xor"], stdout=subprocess.PIPE,
+                          stderr=follower, env=env, timeout=120)
+    os.close(follower)
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(leader, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        seen += chunk
+    os.close(leader)
+    assert proc.returncode == 0
+    assert b"epoch" in seen and b"#" in seen
+    assert bptui("train", "xor").stderr == ""

@@ -337,7 +337,10 @@ def _check(r: _Reader, doc: dict, base: Path, path: Path | None) -> Scenario:
         r.bad("format", f"format {fmt} is not supported: this bptui reads format {FORMAT}")
     r.stop_if_bad()
 
-    meta = r.table(r.get(doc, "scenario", "", lambda r, v, w: v), "scenario", SCENARIO_KEYS)
+    if "scenario" not in doc:
+        r.bad("", "missing the [scenario] table (with at least a title)")
+        raise _Bad
+    meta = r.table(doc["scenario"], "scenario", SCENARIO_KEYS)
     title = r.get(meta, "title", "scenario", _Reader.string)
     summary = r.get(meta, "summary", "scenario", _Reader.string, default="")
     story = r.get(meta, "story", "scenario", _Reader.string, default="")
@@ -444,11 +447,13 @@ def _check(r: _Reader, doc: dict, base: Path, path: Path | None) -> Scenario:
             value = raw["bias"]
             if isinstance(value, bool):
                 bias = value
-            else:
-                row = r.matrix([value] if isinstance(value, list) else value, _join(where, "bias"), 1, n,
-                               f"layer '{name}' ({n} units)")
+            elif isinstance(value, list):
+                row = r.matrix([value], _join(where, "bias"), 1, n, f"layer '{name}' ({n} units)")
                 if row is not None:
                     bias_values = tuple(float(x) for x in row[0])
+            else:
+                r.bad(_join(where, "bias"), f"must be true, false or a list of {n} starting biases, "
+                      f"not {_kind(value)}")
         layers.append(Layer(name, units[name], activation, bias, bias_values))
 
     connections: list[Connection] = []
@@ -559,10 +564,10 @@ def _check_training(r: _Reader, doc: dict) -> Training:
 
 
 def _check_data(r: _Reader, doc: dict, base: Path, n_in: int, n_out: int, n_units: int, loss: str) -> Data | None:
-    raw = r.get(doc, "data", "", lambda r, v, w: v)
-    if raw is None:
+    if "data" not in doc:
+        r.bad("", "missing the [data] table (the patterns to learn)")
         return None
-    raw = r.table(raw, "data", DATA_KEYS)
+    raw = r.table(doc["data"], "data", DATA_KEYS)
     names = None
     file = None
     if "file" in raw:
