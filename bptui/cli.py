@@ -162,11 +162,11 @@ def cmd_train(args) -> int:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     try:
-        if not argv or (argv[0] not in COMMANDS and not argv[0].startswith("-")):
-            return _no_app_yet(argv)
+        if not argv or (argv[0] not in COMMANDS and argv[0] not in ("-h", "--help", "--version")):
+            return _app(argv)
         args = _parser().parse_args(argv)
         if args.command is None:
-            return _no_app_yet([])
+            return _app([])
         return {"list": cmd_list, "check": cmd_check, "inspect": cmd_inspect, "train": cmd_train}[args.command](args)
     except InputError as e:
         for line in e.lines():
@@ -182,15 +182,13 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
 
-def _no_app_yet(argv: list[str]) -> int:
-    """Until the terminal app lands, say so and point at the headless commands."""
-    if argv:
-        _load(argv[0])  # a bad path or file is still an error
-        target = argv[0]
-    else:
-        target = "xor"
-    print("The live terminal app is not built yet. Until it is, the headless commands work:\n"
-          f"  bptui train {target}     train and show the result\n"
-          f"  bptui inspect {target}   one pass: each unit's blame\n\n"
-          "Built-in scenarios (bptui list):")
-    return cmd_list(None)
+def _app(argv: list[str]) -> int:
+    """``bptui`` (the gallery) or ``bptui PATH``: the terminal app."""
+    parser = _Parser(prog="bptui", description="Watch backpropagation happen. Commands: " + ", ".join(COMMANDS))
+    parser.add_argument("path", nargs="?", metavar="PATH", help="a scenario file or built-in name")
+    parser.add_argument("--seed", type=_whole(0, MAX_SEED), help="seed for the starting weights")
+    args = parser.parse_args(argv)
+    scenario = _load(args.path) if args.path else None  # a bad file is reported before the app starts
+    from bptui.app.app import run_app  # the app (and Textual) only when it is wanted
+
+    return run_app(scenario, args.seed)

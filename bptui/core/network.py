@@ -34,6 +34,7 @@ class Unit:
     outgoing: list[Link] = field(default_factory=list)
     b: np.ndarray | None = None  # bias, shaped (..., 1, units) to broadcast over patterns
     b_grad: np.ndarray | None = None
+    b_start: int | None = None  # where the bias starts in theta
     columns: slice | None = None  # its columns of the inputs (input layers) or targets (outputs)
 
     @property
@@ -59,6 +60,7 @@ class Link:
     w: np.ndarray  # receiving x sending, a view into theta
     grad: np.ndarray | None  # None when frozen
     trainable: bool
+    start: int  # where w starts in theta (row by row)
 
 
 @dataclass
@@ -68,7 +70,7 @@ class Pass:
     net: list
     a: list
     delta: list
-    E: np.ndarray | float = 0.0
+    E: np.ndarray | float | None = None  # set by output_error
 
 
 class Network:
@@ -104,13 +106,14 @@ class Network:
                 shape = self.runs + (1, unit.size)
                 unit.b = self.theta[..., start:end].reshape(shape)
                 unit.b_grad = self.grad[..., start:end].reshape(shape)
+                unit.b_start = start
                 continue
             sender, receiver = by_name[item.sender], by_name[item.receiver]
             shape = self.runs + (receiver.size, sender.size)
             index = conns.index(item)
             link = Link(index, sender, receiver, self.theta[..., start:end].reshape(shape),
                         self.grad[..., start:end].reshape(shape) if item.trainable else None,
-                        item.trainable)
+                        item.trainable, start)
             self.links[index] = link
         for link in self.links:  # in declaration order, so sums run in a fixed order
             link.sender.outgoing.append(link)

@@ -70,6 +70,7 @@ class Run:
         self.losses: list[float] = []
         self.status: str | None = None  # CONVERGED, MAX_EPOCHS or DIVERGED once finished
         self._shuffle = np.random.default_rng([self.seed, 1])
+        self._order = None  # this epoch's pattern order, while an epoch is under way
 
     def settings(self, epoch: int) -> tuple[float, float, float]:
         """learning_rate, momentum and weight_decay in force for ``epoch`` (counted from 1)."""
@@ -99,18 +100,34 @@ class Run:
         self.update(lr, momentum, decay)
         return p
 
-    def train_epoch(self) -> float:
-        """Run one epoch; return its loss and record it (and the status, when it ends the run)."""
+    @property
+    def in_epoch(self) -> bool:
+        """True between the first and the last weight change of an epoch (online updates)."""
+        return self._order is not None
+
+    def next_patterns(self):
+        """Inputs, targets and care mask of the next weight change: every training pattern
+        (batch), or the next pattern in this epoch's order (online)."""
+        if self._order is None:
+            n = len(self.x)
+            shuffled = self.training.update == "online" and self.training.order == "shuffled"
+            self._order = self._shuffle.permutation(n) if shuffled else range(n)
+            self._done = 0
+            self._E = 0.0
         if self.training.update == "batch":
-            E = float(self.step(self.x, self.t, self.care).E)
-        else:
-            order = range(len(self.x))
-            if self.training.order == "shuffled":
-                order = self._shuffle.permutation(len(self.x))
-            E = 0.0
-            for k in order:
-                care = None if self.care is None else self.care[k : k + 1]
-                E += float(self.step(self.x[k : k + 1], self.t[k : k + 1], care).E)
+            return self.x, self.t, self.care
+        k = self._order[self._done]
+        return self.x[k : k + 1], self.t[k : k + 1], None if self.care is None else self.care[k : k + 1]
+
+    def record(self, E) -> None:
+        """Count the error of one weight change; at the end of an epoch record the epoch's
+        loss and, when the run ends there, its status."""
+        self._E += float(E)
+        self._done += 1
+        if self.training.update == "online" and self._done < len(self.x):
+            return
+        E = self._E
+        self._order = None
         self.epoch += 1
         self.losses.append(E)
         if not (math.isfinite(E) and math.isfinite(float(self.network.theta.sum()))):
@@ -119,7 +136,14 @@ class Run:
             self.status = CONVERGED
         elif self.epoch >= self.max_epochs:
             self.status = MAX_EPOCHS
-        return E
+
+    def train_epoch(self) -> float:
+        """Run (the rest of) one epoch; return its loss."""
+        while True:
+            p = self.step(*self.next_patterns())
+            self.record(p.E)
+            if self._order is None:
+                return self.losses[-1]
 
     def train(self, on_epoch=None) -> str:
         """Train until converged, diverged or out of epochs; return the status."""

@@ -1,0 +1,350 @@
+"""The bptui terminal app: watch a network learn, one phase or a thousand epochs at a time.
+
+Training runs in a thread worker that owns the run while it trains and posts frozen
+snapshots; a newer snapshot replaces an older one still waiting in the queue, and the
+screen redraws from the latest on a timer, at most a few times a second, so a slow
+terminal link is never flooded. A paused app redraws nothing and sends nothing.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+
+import numpy as np
+from textual import work
+from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
+from textual.widgets import ContentSwitcher, Footer, Markdown, Static
+
+from bptui.app.screens.gallery import GalleryScreen
+from bptui.app.screens.help import HelpScreen
+from bptui.app.widgets.blame import BlamePanel
+from bptui.app.widgets.hidden import HiddenPanel
+from bptui.app.widgets.loss import LossPlot
+from bptui.app.widgets.network import NetworkView
+from bptui.app.widgets.status import StatusLine
+from bptui.app.widgets.updates import UpdatesPanel
+from bptui.core.scenario import MAX_SEED, Scenario
+from bptui.core.snapshot import Snapshot, take_snapshot
+from bptui.core.stepper import Stepper
+from bptui.core.training import DIVERGED, Run
+
+CHUNK_SECONDS = 0.03  # the worker trains this long between two snapshots
+TEXT_HZ = 5  # the most redraws a second of the text panels
+PLOT_HZ = 2  # ...and of the loss plot, which costs most bytes
+ASIDE = ("blame", "updates", "hidden", "story")
+
+
+class Progress(Message):
+    """A snapshot from the training thread; a newer one replaces one not yet handled."""
+
+    def __init__(self, snapshot: Snapshot, rate: float) -> None:
+        super().__init__()
+        self.snapshot = snapshot
+        self.rate = rate
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, Progress)
+
+
+class Stopped(Message):
+    """The training thread has let go of the run."""
+
+
+class BptuiApp(App):
+    CSS_PATH = "bptui.tcss"
+    TITLE = "bptui"
+    HORIZONTAL_BREAKPOINTS = [(0, "-tiny"), (60, "-narrow"), (120, "-wide")]
+    VERTICAL_BREAKPOINTS = [(0, "-tiny-height"), (16, "-short"), (36, "-tall")]
+
+    BINDINGS = [
+        Binding("space", "toggle_run", "Run/Pause", id="run"),
+        Binding("n", "step_update", "Step", id="step"),
+        Binding("full_stop", "step_phase", "Phase", id="phase", key_display="."),
+        Binding("r", "reset", "Reset", id="reset"),
+        Binding("R", "new_seed", "New seed", id="new-seed", show=False),
+        Binding("o", "open", "Open", id="open"),
+        Binding("question_mark", "help", "Help", id="help", key_display="?"),
+        Binding("q", "quit", "Quit", id="quit"),
+        Binding("l", "panel('loss')", "Loss", id="panel-loss", show=False),
+        Binding("b", "panel('blame')", "Blame", id="panel-blame", show=False),
+        Binding("u", "panel('updates')", "Updates", id="panel-updates", show=False),
+        Binding("h", "panel('hidden')", "Hidden", id="panel-hidden", show=False),
+        Binding("s", "panel('story')", "Story", id="panel-story", show=False),
+        Binding("L", "log_scale", "Log scale", id="log-scale", show=False),
+        Binding("p", "pattern(1)", "Next pattern", id="next-pattern", show=False),
+        Binding("P", "pattern(-1)", "Previous pattern", id="previous-pattern", show=False),
+    ]
+
+    # What each action does, for the help screen and the command palette.
+    ACTIONS = {
+        "toggle_run": ("space", "Run / pause", "Train continuously, or pause"),
+        "step_update": ("n", "One update", "One whole weight change: forward, loss, backward, update"),
+        "step_phase": (".", "One phase", "One phase of a weight change: forward, loss, each backward layer, update"),
+        "reset": ("r", "Reset", "Back to the same starting weights (same seed)"),
+        "new_seed": ("R", "New seed", "Start again from new random starting weights"),
+        "open": ("o", "Open a scenario", "The gallery of shipped scenarios, or a file"),
+        "panel('loss')": ("l", "Show the loss plot", "The error over epochs"),
+        "panel('blame')": ("b", "Show the blame", "Each unit's blame signal and share of the blame"),
+        "panel('updates')": ("u", "Show the updates", "The last change of every weight, biggest movers first"),
+        "panel('hidden')": ("h", "Show the hidden units", "Each hidden unit's activation for every pattern"),
+        "panel('story')": ("s", "Show the story", "The scenario's story: what to watch, what to try"),
+        "log_scale": ("L", "Log / linear loss scale", "Switch the loss plot between linear and log scale"),
+        "pattern(1)": ("p", "Next pattern", "Show the network on the next training pattern"),
+        "pattern(-1)": ("P", "Previous pattern", "Show the network on the previous training pattern"),
+        "help": ("?", "Help", "Every key"),
+        "quit": ("q", "Quit", "Leave bptui"),
+    }
+
+    def __init__(self, scenario: Scenario | None = None, seed: int | None = None) -> None:
+        super().__init__()
+        self.scenario = scenario
+        self.initial_seed = seed
+        self.run_: Run | None = None
+        self.stepper: Stepper | None = None
+        self.snapshot: Snapshot | None = None
+        self.pattern = 0
+        self.phase = "paused"
+        self.rate: float | None = None
+        self.running = False
+        self._halt = threading.Event()
+        self._idle = threading.Event()
+        self._idle.set()
+        self._dirty = False
+        self._last_plot = 0.0
+
+    # Layout
+
+    def compose(self) -> ComposeResult:
+        yield Static("The terminal is too small for bptui.\nMake it at least 60 x 16.", id="too-small")
+        with Horizontal(id="main"):
+            yield NetworkView(id="network")
+            with Vertical(id="side"):
+                yield LossPlot(id="loss")
+                with ContentSwitcher(id="aside", initial="blame"):
+                    yield BlamePanel(id="blame")
+                    yield UpdatesPanel(id="updates")
+                    yield HiddenPanel(id="hidden")
+                    with VerticalScroll(id="story"):
+                        yield Markdown(id="story-text")
+        yield StatusLine(id="status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#aside").border_title = "blame"
+        self.set_interval(1 / TEXT_HZ, self._redraw)
+        if self.scenario is not None:
+            self.load(self.scenario, self.initial_seed)
+        else:
+            self.push_screen(GalleryScreen(can_cancel=False), self._opened)
+
+    # The run
+
+    def load(self, scenario: Scenario, seed: int | None = None) -> None:
+        self.stop_training()
+        self.scenario = scenario
+        self.run_ = Run(scenario, seed=seed)
+        self.stepper = Stepper(self.run_)
+        self.pattern = 0
+        self.title = f"bptui · {scenario.title}"
+        self.query_one("#story-text", Markdown).update(scenario.story or "*This scenario has no story.*")
+        self.query_one(NetworkView).diagram.focus()
+        self._rest("paused")
+
+    def _rest(self, phase: str) -> None:
+        """Show the run at rest: a full pass at the current weights."""
+        self.phase = phase
+        self.rate = None
+        self._show(take_snapshot(self.run_, self.run_.inspect(), phase), now=True)
+
+    def _show(self, snapshot: Snapshot, now: bool = False) -> None:
+        self.snapshot = snapshot
+        self._dirty = True
+        if now:
+            self._redraw(force_plot=True)
+
+    def _redraw(self, force_plot: bool = False) -> None:
+        if not self._dirty or self.snapshot is None:
+            return
+        self._dirty = False
+        s = self.snapshot
+        self.pattern = min(self.pattern, len(s.patterns) - 1)
+        with self.batch_update():
+            self.query_one(StatusLine).show(s, self.phase, self.rate)
+            self.query_one(NetworkView).show(s, self.pattern)
+            aside = self.query_one("#aside", ContentSwitcher).current
+            if aside == "blame":
+                self.query_one(BlamePanel).show(s)
+            elif aside == "updates":
+                self.query_one(UpdatesPanel).show(s)
+            elif aside == "hidden":
+                self.query_one(HiddenPanel).show(s)
+            now = time.monotonic()
+            if force_plot or not self.running or now - self._last_plot >= 1 / PLOT_HZ:
+                self._last_plot = now
+                self.query_one(LossPlot).show(s)
+            elif self.running:
+                self._dirty = True  # the plot is still owed a redraw
+
+    # Training in a thread
+
+    def start_training(self) -> None:
+        run = self.run_
+        if run is None or self.running:
+            return
+        self.stepper.finish()
+        self.stepper.reset()
+        if run.status is not None:
+            self._rest("paused")
+            self.notify(f"This run has ended ({run.status}). Press r to reset or R for a new seed.")
+            return
+        self.running = True
+        self.phase = "running"
+        self._halt.clear()
+        self._idle.clear()
+        self._train(run)
+
+    @work(thread=True, exclusive=True, group="train", exit_on_error=False)
+    def _train(self, run: Run) -> None:
+        try:
+            with np.errstate(all="ignore"):
+                while not self._halt.is_set() and run.status is None:
+                    start = time.perf_counter()
+                    epoch = run.epoch
+                    while run.status is None and not self._halt.is_set():
+                        run.train_epoch()
+                        if time.perf_counter() - start > CHUNK_SECONDS:
+                            break
+                    rate = (run.epoch - epoch) / max(time.perf_counter() - start, 1e-9)
+                    self.post_message(Progress(take_snapshot(run, run.inspect(), "running"), rate))
+        finally:
+            self._idle.set()
+            self.post_message(Stopped())
+
+    def stop_training(self) -> None:
+        """Stop the training thread and wait for it to let go of the run (one chunk at most)."""
+        if not self.running:
+            return
+        self._halt.set()
+        self._idle.wait(5.0)
+        self.running = False
+
+    def on_progress(self, message: Progress) -> None:
+        if self.running:
+            self.rate = message.rate
+            self._show(message.snapshot)
+
+    def on_stopped(self, message: Stopped) -> None:
+        if self.run_ is None:
+            return
+        was_running = self.running
+        self.running = False
+        if was_running or self.phase == "running":
+            self._rest("paused")
+            if self.run_.status == DIVERGED:
+                self.notify("The run diverged: the loss or a weight is no longer a finite number. "
+                            "The learning rate is too large for this network: press r to reset.",
+                            severity="error", timeout=10)
+
+    # Actions
+
+    def action_toggle_run(self) -> None:
+        if self.running:
+            self.stop_training()
+            self._rest("paused")
+        else:
+            self.start_training()
+
+    def action_step_update(self) -> None:
+        if self.run_ is None:
+            return
+        self.stop_training()
+        if self.run_.status is not None:
+            self.notify(f"This run has ended ({self.run_.status}). Press r to reset.")
+            return
+        if not self.stepper.mid_step:
+            self.stepper.step()
+        self.stepper.finish()
+        self._stepped()
+
+    def action_step_phase(self) -> None:
+        if self.run_ is None:
+            return
+        self.stop_training()
+        if self.run_.status is not None and not self.stepper.mid_step:
+            self.notify(f"This run has ended ({self.run_.status}). Press r to reset.")
+            return
+        self.stepper.step()
+        self._stepped()
+
+    def _stepped(self) -> None:
+        self.phase = self.stepper.phase
+        self.rate = None
+        self._show(take_snapshot(self.run_, self.stepper.pass_, self.stepper.phase), now=True)
+
+    def action_reset(self) -> None:
+        if self.run_ is not None:
+            self.stop_training()
+            self.run_.reset()
+            self.stepper.reset()
+            self._rest("paused")
+
+    def action_new_seed(self) -> None:
+        if self.run_ is not None:
+            self.stop_training()
+            self.run_.reset(random.randint(0, MAX_SEED))
+            self.stepper.reset()
+            self._rest("paused")
+
+    def action_open(self) -> None:
+        self.stop_training()
+        if self.run_ is not None:
+            self._rest("paused")
+        self.push_screen(GalleryScreen(can_cancel=self.run_ is not None), self._opened)
+
+    def _opened(self, scenario: Scenario | None) -> None:
+        if scenario is not None:
+            self.load(scenario)
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen([(key, f"{title}: {text}") for key, title, text in self.ACTIONS.values()]))
+
+    async def action_quit(self) -> None:
+        self.stop_training()
+        self.exit()
+
+    def action_panel(self, name: str) -> None:
+        side = self.query_one("#side")
+        if name == "loss":
+            side.remove_class("-aside")
+            return
+        switcher = self.query_one("#aside", ContentSwitcher)
+        switcher.current = name
+        switcher.border_title = name if name != "hidden" else "hidden units"
+        side.add_class("-aside")
+        self._dirty = True
+        self._redraw()
+
+    def action_log_scale(self) -> None:
+        self.query_one(LossPlot).toggle_scale(self.snapshot)
+
+    def action_pattern(self, step: int) -> None:
+        if self.snapshot is not None:
+            self.pattern = (self.pattern + step) % len(self.snapshot.patterns)
+            self._dirty = True
+            self._redraw()
+
+    def get_system_commands(self, screen):
+        yield from super().get_system_commands(screen)
+        for action, (key, title, text) in self.ACTIONS.items():
+            yield SystemCommand(f"{title} ({key})", text, lambda action=action: self.run_action(action))
+
+
+def run_app(scenario: Scenario | None = None, seed: int | None = None) -> int:
+    BptuiApp(scenario, seed).run()
+    return 0
+

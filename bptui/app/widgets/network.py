@@ -1,0 +1,292 @@
+"""The network: every unit with its activation and blame, every weight by sign and size.
+
+Layers are drawn output first, as in the figures of the 1986 paper read top-down, so
+the blame travels down the screen during the backward pass. Under each layer, the
+weights into it form a small Hinton diagram (receiving units as rows, sending units
+as columns): the sign as + or -, the size as the height of a block. A cursor picks a
+unit or a weight; the line under the diagram gives its exact values.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rich.text import Text
+from textual.binding import Binding
+from textual.containers import ScrollableContainer, Vertical
+from textual.geometry import Region, Size
+from textual.message import Message
+from textual.widget import Widget
+from textual.widgets import Static
+
+from bptui.app.glyphs import bar, number, weight_cell, palette
+from bptui.core.snapshot import Snapshot
+from bptui.core.stepper import BACKWARD, FORWARD, LOSS, UPDATE
+
+NAME_WIDTH = 10
+BAR_WIDTH = 5
+
+
+@dataclass(frozen=True)
+class Item:
+    """A selectable row: a unit (layer, unit index) or a row of weights (link, receiving unit)."""
+
+    kind: str  # "unit" or "weights"
+    index: int  # layer index in snapshot.layers, or link index in snapshot.links
+    row: int  # unit index, or receiving unit index
+    line: int  # where it is drawn
+    columns: int = 0  # weights: how many sending units
+
+
+def _short(name: str, width: int) -> str:
+    return name if len(name) <= width else name[: width - 1] + "…"
+
+
+class NetworkDiagram(Widget, can_focus=True):
+    """The drawing itself; it grows to fit and scrolls inside its panel."""
+
+    DEFAULT_CSS = """
+    NetworkDiagram {
+        width: auto;
+        height: auto;
+        padding: 0 1;
+    }
+    NetworkDiagram:focus {
+        background-tint: $foreground 3%;
+    }
+    """
+
+    BINDINGS = [
+        Binding("up", "move(-1)", "Up", show=False, id="cursor-up"),
+        Binding("down", "move(1)", "Down", show=False, id="cursor-down"),
+        Binding("left", "column(-1)", "Left", show=False, id="cursor-left"),
+        Binding("right", "column(1)", "Right", show=False, id="cursor-right"),
+    ]
+
+    class Selected(Message):
+        """The cursor moved: the detail line should describe the new selection."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.snapshot: Snapshot | None = None
+        self.pattern = 0
+        self.items: list[Item] = []
+        self.cursor = 0
+        self.column = 0
+        self._text = Text()
+
+    def show(self, snapshot: Snapshot, pattern: int) -> None:
+        self.snapshot = snapshot
+        self.pattern = pattern
+        self._text = self._draw()
+        self.cursor = min(self.cursor, max(0, len(self.items) - 1))
+        self.refresh(layout=True)
+
+    @property
+    def selected(self) -> Item | None:
+        return self.items[self.cursor] if self.items else None
+
+    def action_move(self, step: int) -> None:
+        if not self.items:
+            return
+        self.cursor = (self.cursor + step) % len(self.items)
+        self._moved()
+
+    def action_column(self, step: int) -> None:
+        item = self.selected
+        if item is None or item.kind != "weights":
+            return
+        self.column = (self.column + step) % item.columns
+        self._moved()
+
+    def _moved(self) -> None:
+        item = self.selected
+        if item.kind == "weights":
+            self.column = min(self.column, item.columns - 1)
+        self._text = self._draw()
+        self.refresh()
+        self.scroll_visible_line(item.line)
+        self.post_message(self.Selected())
+
+    def scroll_visible_line(self, line: int) -> None:
+        if self.parent is not None:
+            x = NAME_WIDTH + 4 + 3 * self.column if self.selected.kind == "weights" else 0
+            self.parent.scroll_to_region(Region(x, line, 4, 1), animate=False)
+
+    def get_content_width(self, container: Size, viewport: Size) -> int:
+        return max((cell_len(line) for line in self._text.split()), default=1) + 2
+
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        return max(1, len(self._text.split()))
+
+    def render(self) -> Text:
+        return self._text
+
+    def _draw(self) -> Text:
+        s = self.snapshot
+        out = Text(no_wrap=True, overflow="crop")
+        self.items = []
+        if s is None:
+            return out
+        colors = palette(self.app)
+        positive, negative = colors["positive"], colors["negative"]
+        accent, muted = colors["accent"], colors["muted"]
+        scale = max((float(abs(link.w).max()) for link in s.links if link.w.size), default=1.0)
+        line = 0
+        by_name = {layer.name: i for i, layer in enumerate(s.layers)}
+        current = s.phase[len(BACKWARD):] if s.phase.startswith(BACKWARD) else None
+        for name in reversed(s.order):
+            li = by_name[name]
+            layer = s.layers[li]
+            header = Text(layer.name, style="bold")
+            header.append(f" · {layer.activation}" if layer.activation else " (input)", style=muted)
+            marker = self._phase_marker(s, layer, current)
+            if marker:
+                header.append("  " + marker, style=f"bold {accent}")
+            out.append_text(header)
+            out.append("\n")
+            line += 1
+            for k, unit in enumerate(layer.units):
+                self.items.append(Item("unit", li, k, line))
+                selected = self._is_cursor()
+                row = Text("▸ " if selected else "  ")
+                row.append(_short(unit, NAME_WIDTH).ljust(NAME_WIDTH), style="reverse" if selected else "")
+                a = None if layer.a is None else float(layer.a[self.pattern, k])
+                row.append(" a" + ("      ·" if a is None else f"{a:7.4f}"[:7]))
+                if not layer.is_input:
+                    d = None if layer.delta is None else float(layer.delta[self.pattern, k])
+                    row.append(" δ")
+                    row.append(number(d, 8, 4), style=muted if d is None else positive if d >= 0 else negative)
+                    if layer.share is not None:
+                        share = float(layer.share[k])
+                        row.append(" ")
+                        row.append_text(bar(share, BAR_WIDTH, accent))
+                        row.append(f"{share:4.0%}")
+                out.append_text(row)
+                out.append("\n")
+                line += 1
+            for ci, link in enumerate(s.links):
+                if link.receiver != layer.name:
+                    continue
+                sender = s.layers[by_name[link.sender]]
+                head = Text(_short(f"  ▲ w from {link.sender}", NAME_WIDTH + 4).ljust(NAME_WIDTH + 4), style=muted)
+                for unit in sender.units:
+                    head.append(_short(unit, 2).ljust(3), style=muted)
+                if link.grad is None:
+                    head.append(" frozen", style=muted)
+                out.append_text(head)
+                out.append("\n")
+                line += 1
+                for j, unit in enumerate(layer.units):
+                    self.items.append(Item("weights", ci, j, line, len(sender.units)))
+                    row_selected = self._is_cursor()
+                    row = Text("    " + _short(unit, NAME_WIDTH).ljust(NAME_WIDTH) + " ", style=muted)
+                    for i in range(len(sender.units)):
+                        cell = weight_cell(float(link.w[j, i]), scale, positive, negative)
+                        if row_selected and i == self.column:
+                            cell.stylize("reverse")
+                        row.append_text(cell)
+                        row.append(" ")
+                    out.append_text(row)
+                    out.append("\n")
+                    line += 1
+        out.append(Text(f"block height: |w| up to {scale:.3g}", style=muted))
+        return out
+
+    def _is_cursor(self) -> bool:
+        """Whether the item just appended is the one under the cursor."""
+        return len(self.items) - 1 == self.cursor
+
+    @staticmethod
+    def _phase_marker(s: Snapshot, layer, current: str | None) -> str:
+        if s.phase == FORWARD:
+            return "◀ forward"
+        if s.phase == LOSS and layer.delta is not None:
+            return "◀ error: blame starts here"
+        if current == layer.name:
+            return "◀ blame arrives"
+        if s.phase == UPDATE and not layer.is_input:
+            return "◀ weights changed"
+        return ""
+
+
+def cell_len(text: Text) -> int:
+    return text.cell_len
+
+
+class NetworkView(Vertical):
+    """The network panel: the diagram, scrollable, and the exact values of the selection."""
+
+    DEFAULT_CSS = """
+    NetworkView {
+        height: 1fr;
+    }
+    NetworkView > ScrollableContainer {
+        height: 1fr;
+    }
+    NetworkView > #network-detail {
+        height: auto;
+        max-height: 3;
+        color: $text-muted;
+        padding: 0 1;
+    }
+    """
+
+    def compose(self):
+        with ScrollableContainer(can_focus=False):
+            yield NetworkDiagram(id="diagram")
+        yield Static(id="network-detail")
+
+    @property
+    def diagram(self) -> NetworkDiagram:
+        return self.query_one(NetworkDiagram)
+
+    def show(self, snapshot: Snapshot, pattern: int) -> None:
+        self.diagram.show(snapshot, pattern)
+        self.border_title = f"network · pattern {snapshot.patterns[pattern]} ({pattern + 1}/{len(snapshot.patterns)})"
+        self.describe()
+
+    def on_network_diagram_selected(self, message: NetworkDiagram.Selected) -> None:
+        self.describe()
+
+    def describe(self) -> None:
+        self.query_one("#network-detail", Static).update(describe(self.diagram))
+
+
+def describe(diagram: NetworkDiagram) -> Text:
+    """The exact values of the unit or weight under the cursor."""
+    s, item, p = diagram.snapshot, diagram.selected, diagram.pattern
+    if s is None or item is None:
+        return Text("")
+    if item.kind == "unit":
+        layer = s.layers[item.index]
+        k = item.row
+        parts = [f"{layer.units[k]} ({layer.name})"]
+        if layer.a is not None:
+            if layer.net is not None:
+                parts.append(f"net {float(layer.net[p, k]):+.5f}")
+            parts.append(f"a {float(layer.a[p, k]):.5f}")
+        if not layer.is_input:
+            parts.append("δ " + ("not computed yet" if layer.delta is None else f"{float(layer.delta[p, k]):+.5g}"))
+            if layer.bias is not None:
+                parts.append(f"bias {float(layer.bias[k]):+.5f}")
+                if layer.bias_grad is not None and layer.delta is not None:
+                    parts.append(f"dE/db {float(layer.bias_grad[k]):+.5g}")
+                if layer.bias_change is not None:
+                    parts.append(f"last Δb {float(layer.bias_change[k]):+.5g}")
+            if layer.share is not None:
+                parts.append(f"share {float(layer.share[k]):.1%}")
+        return Text("  ".join(parts))
+    link = s.links[item.index]
+    j, i = item.row, min(diagram.column, item.columns - 1)
+    receiver = s.layer(link.receiver).units[j]
+    sender = s.layer(link.sender).units[i]
+    parts = [f"w({receiver} ← {sender}) = {float(link.w[j, i]):+.6f}"]
+    if link.grad is None:
+        parts.append("frozen")
+    elif s.layer(link.receiver).delta is None:
+        parts.append("dE/dw not computed yet in this step")
+    else:
+        parts.append(f"dE/dw {float(link.grad[j, i]):+.5g}")
+        parts.append(f"last Δw {float(link.change[j, i]):+.5g}")
+    return Text("  ".join(parts))

@@ -1,0 +1,37 @@
+"""The status line: epoch, loss and phase, always on screen."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import Static
+
+from bptui.core.snapshot import Snapshot
+
+STATUS_WORDS = {"converged": "converged", "max_epochs": "out of epochs", "diverged": "DIVERGED"}
+
+
+def status_text(snapshot: Snapshot, phase: str, rate: float | None = None) -> Text:
+    loss = "-" if snapshot.loss is None else f"{snapshot.loss:.6g}"
+    out = Text(no_wrap=True, overflow="ellipsis")
+    out.append(f" epoch {snapshot.epoch}", style="bold")
+    out.append(f" │ loss {loss}")
+    out.append(f" │ {phase}", style="bold reverse" if phase not in ("paused",) else "bold")
+    if snapshot.status:
+        out.append(f" │ {STATUS_WORDS.get(snapshot.status, snapshot.status)}", style="bold")
+    if rate:
+        out.append(f" │ {rate:,.0f} epochs/s")
+    out.append(f" │ seed {snapshot.seed} │ {snapshot.title}")
+    return out
+
+
+class StatusLine(Static):
+    DEFAULT_CSS = """
+    StatusLine {
+        height: 1;
+        background: $panel;
+        color: $foreground;
+    }
+    """
+
+    def show(self, snapshot: Snapshot, phase: str, rate: float | None = None) -> None:
+        self.update(status_text(snapshot, phase, rate))

@@ -1,0 +1,71 @@
+"""The last change of every weight and bias, and the biggest movers first."""
+
+from __future__ import annotations
+
+import numpy as np
+from rich.text import Text
+from textual.containers import VerticalScroll
+from textual.widgets import Static
+
+from bptui.app.glyphs import compact, palette
+from bptui.core.snapshot import Snapshot
+
+MOVERS = 5
+
+
+def changes(snapshot: Snapshot) -> list[tuple[str, float, float]]:
+    """(label, value, last change) of every trainable weight and bias, in network order."""
+    rows = []
+    for link in snapshot.links:
+        if link.change is None:
+            continue
+        receivers = snapshot.layer(link.receiver).units
+        senders = snapshot.layer(link.sender).units
+        for j, i in np.ndindex(link.w.shape):
+            rows.append((f"w({receivers[j]} ← {senders[i]})", float(link.w[j, i]), float(link.change[j, i])))
+    for layer in snapshot.layers:
+        if layer.bias is not None and layer.bias_change is not None:
+            for k, unit in enumerate(layer.units):
+                rows.append((f"b({unit})", float(layer.bias[k]), float(layer.bias_change[k])))
+    return rows
+
+
+def updates_text(snapshot: Snapshot, colors: dict) -> Text:
+    positive, negative = colors["positive"], colors["negative"]
+    muted = colors["muted"]
+    rows = changes(snapshot)
+    out = Text(no_wrap=True, overflow="ellipsis")
+    if not rows:
+        return Text("Nothing here can learn: every connection is frozen.", style=muted)
+    if snapshot.epoch == 0 and snapshot.phase != "update":
+        out.append("No weight has changed yet: press n for one update.\n\n", style=muted)
+    width = min(16, max(len(label) for label, _, _ in rows))
+
+    def line(label, value, change):
+        out.append(f"{label[:width]:<{width}}{compact(value)} Δ")
+        out.append(compact(change), style=positive if change > 0 else negative if change < 0 else muted)
+        out.append("\n")
+
+    out.append(f"learning rate {snapshot.learning_rate:g}, momentum {snapshot.momentum:g}\n", style=muted)
+    out.append("biggest movers\n", style="bold")
+    for row in sorted(rows, key=lambda r: -abs(r[2]))[:MOVERS]:
+        line(*row)
+    out.append("\nevery weight and bias\n", style="bold")
+    for row in rows:
+        line(*row)
+    return out
+
+
+class UpdatesPanel(VerticalScroll):
+    DEFAULT_CSS = """
+    UpdatesPanel > Static {
+        width: auto;
+        padding: 0 1;
+    }
+    """
+
+    def compose(self):
+        yield Static(id="updates-text")
+
+    def show(self, snapshot: Snapshot) -> None:
+        self.query_one("#updates-text", Static).update(updates_text(snapshot, palette(self.app)))

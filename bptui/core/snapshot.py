@@ -1,0 +1,124 @@
+"""Snapshot: a frozen copy of a run's state, for a view to draw.
+
+A view never reads the live arrays of a run that may be training in another thread;
+it draws a snapshot, which owns copies of everything it shows. A snapshot is small:
+the loss curve is thinned to a bounded number of points, so taking one stays cheap
+however long the run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from bptui.core.blame import blame_shares
+from bptui.core.network import Pass
+from bptui.core.training import Run
+
+CURVE_POINTS = 2000  # at most this many points of the loss curve in a snapshot
+
+
+@dataclass(frozen=True)
+class LayerState:
+    name: str
+    units: tuple[str, ...]
+    activation: str | None  # None for input layers
+    a: np.ndarray | None  # patterns x units
+    net: np.ndarray | None
+    delta: np.ndarray | None  # None: not computed in this step yet
+    bias: np.ndarray | None
+    bias_grad: np.ndarray | None
+    bias_change: np.ndarray | None  # the last change of the bias
+    share: np.ndarray | None  # share of the blame, over all training patterns
+
+    @property
+    def is_input(self) -> bool:
+        return self.activation is None
+
+
+@dataclass(frozen=True)
+class LinkState:
+    sender: str
+    receiver: str
+    w: np.ndarray  # receiving x sending
+    grad: np.ndarray | None  # None when frozen
+    change: np.ndarray | None  # the last change, dw (None when frozen)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    title: str
+    seed: int
+    epoch: int
+    status: str | None  # converged | max_epochs | diverged, once the run has ended
+    phase: str  # paused, running, forward, loss, backward: <layer>, update
+    loss: float | None  # the last epoch's loss, or E at the weights shown before any epoch
+    pass_loss: float | None  # E of the pass shown (None until its loss phase)
+    curve_epochs: np.ndarray  # the loss curve, thinned: epoch numbers...
+    curve_loss: np.ndarray  # ...and their losses
+    patterns: tuple[str, ...]  # the training patterns the pass ran over
+    targets: np.ndarray
+    layers: tuple[LayerState, ...]  # in declaration order
+    order: tuple[str, ...]  # layer names, each after every layer that feeds it
+    links: tuple[LinkState, ...]
+    learning_rate: float
+    momentum: float
+    weight_decay: float
+
+    def layer(self, name: str) -> LayerState:
+        return next(layer for layer in self.layers if layer.name == name)
+
+
+def loss_curve(losses: list[float], points: int = CURVE_POINTS) -> tuple[np.ndarray, np.ndarray]:
+    """The loss per epoch, thinned to at most about ``points`` evenly spaced epochs (the
+    last one always included)."""
+    n = len(losses)
+    stride = max(1, -(-n // points))
+    index = list(range(0, n, stride))
+    if index and index[-1] != n - 1:
+        index.append(n - 1)
+    return np.array(index, dtype=np.int64) + 1, np.array([losses[i] for i in index], dtype=np.float64)
+
+
+def take_snapshot(run: Run, p: Pass | None, phase: str) -> Snapshot:
+    """Copy what a view needs from ``run`` and the pass ``p`` (partly computed while stepping)."""
+    net = run.network
+    complete = p is not None and all(p.delta[u.index] is not None for u in net.computed)
+    shares = blame_shares(net, p) if complete else {}
+    dw = run.dw
+    layers = []
+    for layer in run.scenario.layers:
+        unit = net.layer(layer.name)
+        i = unit.index
+
+        def copy(arrays):
+            return None if p is None or arrays[i] is None else arrays[i].copy()
+
+        bias_change = None
+        if unit.b is not None:
+            bias_change = dw[unit.b_start : unit.b_start + unit.size].copy()
+        layers.append(LayerState(
+            name=unit.name, units=unit.units, activation=None if unit.is_input else unit.f.name,
+            a=copy(p.a) if p is not None else None, net=copy(p.net) if p is not None else None,
+            delta=copy(p.delta) if p is not None else None,
+            bias=None if unit.b is None else unit.b[0].copy(),
+            bias_grad=None if unit.b_grad is None else unit.b_grad[0].copy(),
+            bias_change=bias_change, share=shares.get(unit.name)))
+    links = []
+    for link in net.links:
+        change = None
+        if link.trainable:
+            change = dw[link.start : link.start + link.w.size].reshape(link.w.shape).copy()
+        links.append(LinkState(link.sender.name, link.receiver.name, link.w.copy(),
+                               None if link.grad is None else link.grad.copy(), change))
+    pass_loss = None if p is None or p.E is None else float(p.E)
+    loss = run.losses[-1] if run.losses else pass_loss
+    curve_epochs, curve_loss = loss_curve(run.losses)
+    lr, momentum, decay = run.settings(max(run.epoch, 1))
+    names = tuple(n for n, held in zip(run.scenario.data.names, run.scenario.data.test) if not held)
+    return Snapshot(run.scenario.title, run.seed, run.epoch, run.status, phase, loss, pass_loss,
+                    curve_epochs, curve_loss,
+                    names, run.t.copy(), tuple(layers), tuple(u.name for u in net.layers), tuple(links),
+                    lr, momentum, decay)
+

@@ -1,0 +1,70 @@
+"""One phase of a step at a time: what the app's `.` key walks through.
+
+A weight change is four kinds of phase, in this order:
+
+    forward                   every layer's net input and activation
+    loss                      the error, and the output layers' delta
+    backward: <layer>         one layer's delta, from the layers ahead (output first),
+                              and the gradients of the weights into it
+    update                    every weight changes by -rate x gradient + momentum x last
+
+Between phases the stepper holds the partly computed pass, so a view can show what
+is already computed and mark the rest as not yet computed, never as a stale number:
+a layer whose ``pass_.delta`` is None has not been reached by this step's backward pass.
+"""
+
+from __future__ import annotations
+
+from bptui.core.network import Pass
+from bptui.core.training import Run
+
+FORWARD, LOSS, UPDATE = "forward", "loss", "update"
+BACKWARD = "backward: "
+
+
+class Stepper:
+    def __init__(self, run: Run):
+        self.run = run
+        self.phase: str | None = None  # None: at rest, between two weight changes
+        self.pass_: Pass | None = None
+        self._patterns = None
+        self._layers = list(reversed(run.network.computed))
+        self._next_layer = 0
+
+    @property
+    def mid_step(self) -> bool:
+        """True while a weight change has started but not finished."""
+        return self.phase not in (None, UPDATE)
+
+    def step(self) -> str:
+        """Run the next phase and return its name."""
+        run, net = self.run, self.run.network
+        if not self.mid_step:
+            self._patterns = run.next_patterns()
+            self.pass_ = net.forward(self._patterns[0])
+            self._next_layer = 0
+            self.phase = FORWARD
+        elif self.phase == FORWARD:
+            _, t, care = self._patterns
+            net.output_error(self.pass_, t, care, run.training.margin)
+            self.phase = LOSS
+        elif self._next_layer < len(self._layers):
+            unit = self._layers[self._next_layer]
+            net.backward_layer(self.pass_, unit)
+            self._next_layer += 1
+            self.phase = BACKWARD + unit.name
+        else:
+            run.update(*run.settings(run.epoch + 1))
+            run.record(self.pass_.E)
+            self.phase = UPDATE
+        return self.phase
+
+    def finish(self) -> None:
+        """Complete a weight change that is under way, so that training can go on whole."""
+        while self.mid_step:
+            self.step()
+
+    def reset(self) -> None:
+        self.phase = None
+        self.pass_ = None
+        self._next_layer = 0
