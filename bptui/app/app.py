@@ -42,8 +42,9 @@ ASIDE = ("blame", "updates", "hidden", "story")
 class Progress(Message):
     """A snapshot from the training thread; a newer one replaces one not yet handled."""
 
-    def __init__(self, snapshot: Snapshot, rate: float) -> None:
+    def __init__(self, generation: int, snapshot: Snapshot, rate: float) -> None:
         super().__init__()
+        self.generation = generation
         self.snapshot = snapshot
         self.rate = rate
 
@@ -53,6 +54,10 @@ class Progress(Message):
 
 class Stopped(Message):
     """The training thread has let go of the run."""
+
+    def __init__(self, generation: int) -> None:
+        super().__init__()
+        self.generation = generation
 
 
 class BptuiApp(App):
@@ -114,6 +119,7 @@ class BptuiApp(App):
         self._halt = threading.Event()
         self._idle = threading.Event()
         self._idle.set()
+        self._generation = 0  # counts training threads, so a late message from an old one is ignored
         self._dirty = False
         self._last_plot = 0.0
 
@@ -206,10 +212,11 @@ class BptuiApp(App):
         self.phase = "running"
         self._halt.clear()
         self._idle.clear()
-        self._train(run)
+        self._generation += 1
+        self._train(run, self._generation)
 
     @work(thread=True, exclusive=True, group="train", exit_on_error=False)
-    def _train(self, run: Run) -> None:
+    def _train(self, run: Run, generation: int) -> None:
         try:
             with np.errstate(all="ignore"):
                 while not self._halt.is_set() and run.status is None:
@@ -220,10 +227,10 @@ class BptuiApp(App):
                         if time.perf_counter() - start > CHUNK_SECONDS:
                             break
                     rate = (run.epoch - epoch) / max(time.perf_counter() - start, 1e-9)
-                    self.post_message(Progress(take_snapshot(run, run.inspect(), "running"), rate))
+                    self.post_message(Progress(generation, take_snapshot(run, run.inspect(), "running"), rate))
         finally:
             self._idle.set()
-            self.post_message(Stopped())
+            self.post_message(Stopped(generation))
 
     def stop_training(self) -> None:
         """Stop the training thread and wait for it to let go of the run (one chunk at most)."""
@@ -234,12 +241,12 @@ class BptuiApp(App):
         self.running = False
 
     def on_progress(self, message: Progress) -> None:
-        if self.running:
+        if self.running and message.generation == self._generation:
             self.rate = message.rate
             self._show(message.snapshot)
 
     def on_stopped(self, message: Stopped) -> None:
-        if self.run_ is None:
+        if self.run_ is None or message.generation != self._generation:
             return
         was_running = self.running
         self.running = False
@@ -327,7 +334,7 @@ class BptuiApp(App):
         switcher.border_title = name if name != "hidden" else "hidden units"
         side.add_class("-aside")
         self._dirty = True
-        self._redraw()
+        self.call_after_refresh(self._redraw)  # once the panel has its size
 
     def action_log_scale(self) -> None:
         self.query_one(LossPlot).toggle_scale(self.snapshot)

@@ -81,7 +81,7 @@ def palette(app) -> dict[str, str]:
 
 
 def compact(x: float | None, width: int = 9) -> str:
-    """A signed number in about four significant digits, right-aligned: +5.606, -0.0043,
+    """A signed number in three significant digits, right-aligned: +5.61, -0.00437,
     +2.1e-05, so small changes stay readable in a narrow panel."""
     if x is None:
         return "·".rjust(width)
@@ -90,7 +90,7 @@ def compact(x: float | None, width: int = 9) -> str:
     if x == 0:
         return "0".rjust(width)
     if 1e-3 <= abs(x) < 1e4:
-        text = f"{x:+.4g}"
+        text = f"{x:+.3g}"
     else:
         text = f"{x:+.1e}"
     return text.rjust(width)

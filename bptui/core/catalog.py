@@ -23,7 +23,7 @@ def builtin_dir() -> Path:
 
 def builtin() -> dict[str, Path]:
     """name -> path of every built-in scenario, sorted by name."""
-    return {p.stem: p for p in sorted(builtin_dir().glob("*.toml"))}
+    return {p.stem: p for p in sorted(builtin_dir().glob("*.toml"), key=lambda p: p.stem)}
 
 
 def resolve(name_or_path: str) -> Path:

@@ -24,7 +24,18 @@ class Problem:
     def format(self, path: str) -> str:
         place = f"{path}:{self.line}" if self.line else path
         key = f" {self.where}:" if self.where else ""
-        return f"bptui: {place}:{key} {self.message}"
+        return printable(f"bptui: {place}:{key} {self.message}")
+
+
+def printable(text: str) -> str:
+    """Text with each unprintable character escaped as Python writes it (\\n, \\x85, \\u2028).
+
+    Keys, values and file names are echoed in messages; one with a newline in it must
+    not break a problem over two lines, nor a terminal control code reach the terminal.
+    """
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 class InputError(Exception):

@@ -14,7 +14,9 @@ import io
 import math
 import os
 import re
+import stat
 import tomllib
+from array import array
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,11 +36,13 @@ MAX_FILE_BYTES = 16 * 2**20
 MAX_DATA_FILE_BYTES = 256 * 2**20
 MAX_LAYERS = 1_000
 MAX_UNITS = 100_000  # in one layer
+MAX_TOTAL_UNITS = 1_000_000  # in all layers together: every unit gets a name, in memory
 MAX_WEIGHTS = 10_000_000
 MAX_PATTERNS = 1_000_000
 MAX_VALUES = 20_000_000  # patterns x units of all layers: what one pass holds
 MAX_EPOCHS = 1_000_000_000
 MAX_SEED = 2**63 - 1
+MAX_PROBLEMS = 100  # listed for one file
 
 
 @dataclass(frozen=True)
@@ -122,11 +126,8 @@ class Scenario:
         return tuple(layer for layer in self.layers if layer.name not in senders)
 
 
-class _Missing:
-    pass
-
-
-MISSING = _Missing()
+# The default of a key that has none: it must be there.
+REQUIRED = object()
 
 TOP_KEYS = ("format", "scenario", "layers", "connections", "data", "training")
 SCENARIO_KEYS = ("title", "summary", "story")
@@ -153,16 +154,18 @@ class _Reader:
         self.problems: list[Problem] = []
 
     def bad(self, where: str, message: str, line: int | None = None) -> None:
+        # Past a screenful, more problems only slow a hostile file's check down.
+        if len(self.problems) == MAX_PROBLEMS:
+            self.problems.append(Problem(f"more than {MAX_PROBLEMS} problems; the rest are not listed"))
+        if len(self.problems) > MAX_PROBLEMS:
+            raise _Bad
         self.problems.append(Problem(message, where, line or line_of(self.lines, where)))
 
-    def stop_if_bad(self) -> None:
-        if self.problems:
-            raise _Bad
-
-    def table(self, value, where: str, allowed: tuple[str, ...]) -> dict:
+    def table(self, value, where: str, allowed: tuple[str, ...]) -> dict | None:
+        """The table, with a problem for each unknown key; None if it is not a table."""
         if not isinstance(value, dict):
             self.bad(where, f"must be a table, not {_kind(value)}")
-            raise _Bad
+            return None
         for key in value:
             if key not in allowed:
                 close = difflib.get_close_matches(key, allowed, n=1)
@@ -170,11 +173,12 @@ class _Reader:
                 self.bad(_join(where, key), f"unknown key '{key}'{hint}")
         return value
 
-    def get(self, table: dict, key: str, where: str, kind, default=MISSING, **limits):
+    def get(self, table: dict, key: str, where: str, kind, default=REQUIRED, **limits):
         at = _join(where, key)
         if key not in table:
-            if default is MISSING:
+            if default is REQUIRED:
                 self.bad(where, f"missing required key '{key}'")
+                return None
             return default
         return kind(self, table[key], at, **limits)
 
@@ -197,7 +201,9 @@ class _Reader:
 
     def integer(self, value, where: str, low: int = 0, high: int = MAX_EPOCHS):
         if isinstance(value, bool) or not isinstance(value, int):
-            self.bad(where, f"must be a whole number, not {_kind(value)}")
+            # A fraction is shown as written: "not a number" would puzzle whoever wrote 2.5.
+            shown = repr(value) if isinstance(value, float) else _kind(value)
+            self.bad(where, f"must be a whole number, not {shown}")
             return None
         if not low <= value <= high:
             self.bad(where, f"{value} is out of range: it must be from {low} to {high}")
@@ -214,9 +220,12 @@ class _Reader:
             self.bad(where, f"must be a finite number, not {value}")
             return None
         if value < low or value > high or (below is not None and value >= below):
-            top = f"below {below:g}" if below is not None else f"at most {high:g}"
-            bottom = f"at least {low:g}" if low > -math.inf else ""
-            self.bad(where, f"{value:g} is out of range: it must be {' and '.join(filter(None, [bottom, top]))}")
+            bounds = [f"at least {low:g}"] if low > -math.inf else []
+            if below is not None:
+                bounds.append(f"below {below:g}")
+            elif high < math.inf:
+                bounds.append(f"at most {high:g}")
+            self.bad(where, f"{value:g} is out of range: it must be {' and '.join(bounds)}")
             return None
         return value
 
@@ -236,30 +245,42 @@ class _Reader:
             seen.add(name)
         return value
 
+    def vector(self, value, where: str, count: int, what: str, row: str = "", allow_nan: bool = False):
+        """A list of `count` finite numbers (nan too if allowed), or None.
+        `row` ("row 2") is put before each message when the list is a row of a matrix."""
+        if len(value) != count:
+            self.bad(where, f"{row + ' ' if row else ''}has {_count(len(value), 'value')}, but {what} needs {count}")
+            return None
+        for j, x in enumerate(value):
+            at = f"{row + ', ' if row else ''}value {j + 1}"
+            if isinstance(x, bool) or not isinstance(x, (int, float)):
+                self.bad(where, f"{at} must be a number, not {_kind(x)}")
+                return None
+            if not math.isfinite(x) and not (allow_nan and math.isnan(x)):
+                self.bad(where, f"{at} must be finite, not {x}")
+                return None
+        return value
+
     def matrix(self, value, where: str, rows: int, cols: int, what: str, allow_nan: bool = False):
         """A list of `rows` lists of `cols` numbers, as a float64 array."""
         if not isinstance(value, list) or not all(isinstance(r, list) for r in value):
             self.bad(where, f"must be a list of rows (a list of lists of numbers), not {_kind(value)}")
             return None
         if len(value) != rows:
-            self.bad(where, f"has {len(value)} rows, but {what} needs {rows}")
+            self.bad(where, f"has {_count(len(value), 'row')}, but {what} needs {rows}")
             return None
         for i, row in enumerate(value):
-            if len(row) != cols:
-                self.bad(where, f"row {i + 1} has {len(row)} values, but {what} needs {cols}")
+            if self.vector(row, where, cols, what, f"row {i + 1}", allow_nan) is None:
                 return None
-            for j, x in enumerate(row):
-                if isinstance(x, bool) or not isinstance(x, (int, float)):
-                    self.bad(where, f"row {i + 1}, value {j + 1} must be a number, not {_kind(x)}")
-                    return None
-                if not math.isfinite(x) and not (allow_nan and math.isnan(x)):
-                    self.bad(where, f"row {i + 1}, value {j + 1} must be finite, not {x}")
-                    return None
         return np.array(value, dtype=np.float64).reshape(rows, cols)
 
 
 def _join(where: str, key: str) -> str:
     return f"{where}.{key}" if where else key
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n:,} {word}" if n == 1 else f"{n:,} {word}s"
 
 
 def _kind(value) -> str:
@@ -268,33 +289,41 @@ def _kind(value) -> str:
     return names.get(type(value), type(value).__name__)
 
 
-def read_text(path: Path, limit: int, display: str) -> str:
-    """A file's text, checked for size, binary bytes and encoding before it is parsed."""
+def read_text(path: Path, limit: int, display: str, what: str = "scenario file") -> str:
+    """A file's text, checked for kind, size, binary bytes and encoding before it is parsed.
+    `what` says what the file should be ("CSV file"), for the messages."""
+
+    def refuse(message: str, line: int | None = None) -> InputError:
+        return InputError(display, [Problem(message, line=line)])
+
     try:
-        size = path.stat().st_size
-        if size > limit:
-            raise InputError(display, [Problem(f"file is {size:,} bytes; the limit is {limit:,}")])
+        info = path.stat()
+        if stat.S_ISDIR(info.st_mode):
+            raise refuse(f"is a folder, not a {what}")
+        # A pipe or a device (/dev/stdin, /dev/zero) may never end or never answer: never open one.
+        if not stat.S_ISREG(info.st_mode):
+            raise refuse(f"not a regular file (a pipe, a device or a socket), so not a {what}")
+        if info.st_size > limit:
+            raise refuse(f"file is {info.st_size:,} bytes; the limit is {limit:,}")
         with path.open("rb") as f:
             raw = f.read(limit + 1)
     except InputError:
         raise
-    except IsADirectoryError:
-        raise InputError(display, [Problem("is a folder, not a scenario file")]) from None
     except FileNotFoundError:
-        raise InputError(display, [Problem("no such file")]) from None
+        raise refuse("no such file") from None
     except OSError as e:
-        raise InputError(display, [Problem(f"cannot read: {e.strerror or e}")]) from None
+        raise refuse(f"cannot read: {e.strerror or e}") from None
     if len(raw) > limit:
-        raise InputError(display, [Problem(f"file is larger than the limit of {limit:,} bytes")])
+        raise refuse(f"file is larger than the limit of {limit:,} bytes")
     nul = raw.find(b"\0")
     if nul >= 0:
-        line = raw.count(b"\n", 0, nul) + 1
-        raise InputError(display, [Problem("binary data (a NUL byte): not a text file", line=line)])
+        raise refuse("binary data (a NUL byte): not a text file", line=raw.count(b"\n", 0, nul) + 1)
     try:
-        return raw.decode("utf-8")
+        text = raw.decode("utf-8")
     except UnicodeDecodeError as e:
-        line = raw.count(b"\n", 0, e.start) + 1
-        raise InputError(display, [Problem("not UTF-8 text", line=line)]) from None
+        raise refuse("not UTF-8 text", line=raw.count(b"\n", 0, e.start) + 1) from None
+    # Notepad and Excel ("CSV UTF-8") start a file with a byte order mark; it is not content.
+    return text.removeprefix("\ufeff")
 
 
 def load_scenario(path: str | os.PathLike, display: str | None = None) -> Scenario:
@@ -331,30 +360,63 @@ def parse_scenario(text: str, display: str = "<scenario>", base: Path | None = N
 
 
 def _check(r: _Reader, doc: dict, base: Path, path: Path | None) -> Scenario:
+    # Each part is checked even when an earlier one is wrong, so that every independent
+    # mistake is listed at once; only what depends on a broken part is skipped.
     r.table(doc, "", TOP_KEYS)
     fmt = r.get(doc, "format", "", _Reader.integer, low=0, high=2**31)
     if fmt is not None and fmt != FORMAT:
         r.bad("format", f"format {fmt} is not supported: this bptui reads format {FORMAT}")
-    r.stop_if_bad()
+    if fmt != FORMAT:
+        raise _Bad  # the rest of the file means something else in another format
 
+    title = summary = story = None
     if "scenario" not in doc:
         r.bad("", "missing the [scenario] table (with at least a title)")
-        raise _Bad
-    meta = r.table(doc["scenario"], "scenario", SCENARIO_KEYS)
-    title = r.get(meta, "title", "scenario", _Reader.string)
-    summary = r.get(meta, "summary", "scenario", _Reader.string, default="")
-    story = r.get(meta, "story", "scenario", _Reader.string, default="")
+    elif (meta := r.table(doc["scenario"], "scenario", SCENARIO_KEYS)) is not None:
+        title = r.get(meta, "title", "scenario", _Reader.string)
+        summary = r.get(meta, "summary", "scenario", _Reader.string, default="")
+        story = r.get(meta, "story", "scenario", _Reader.string, default="")
 
+    try:
+        layers, connections = _check_network(r, doc)
+    except _Bad:
+        layers = connections = None
+    training = _check_training(r, doc)
+    if layers is None:
+        raise _Bad  # the data's columns are the network's units
+
+    receivers = {c.receiver for c in connections}
+    senders = {c.sender for c in connections}
+    inputs = [layer for layer in layers if layer.name not in receivers]
+    outputs = [layer for layer in layers if layer.name not in senders]
+    if training.loss == "cross_entropy":
+        for i, layer in enumerate(layers, start=1):
+            # None: a wrong activation, already reported.
+            if layer.name not in senders and layer.activation not in ("sigmoid", "softmax", None):
+                r.bad(f"layers[{i}].activation", f"cross_entropy needs sigmoid or softmax outputs; "
+                      f"output layer '{layer.name}' is {layer.activation}")
+    data = _check_data(r, doc, base, sum(layer.size for layer in inputs), sum(layer.size for layer in outputs),
+                       sum(layer.size for layer in layers), training.loss)
+    if data is None:
+        raise _Bad
+    return Scenario(title, summary, story, tuple(layers), tuple(connections), data, training, path)
+
+
+def _check_network(r: _Reader, doc: dict) -> tuple[list[Layer], list[Connection]]:
+    """The layers and connections; raises _Bad where the graph is too broken to go on."""
     layers_raw = _array_of_tables(r, doc, "layers")
     conns_raw = _array_of_tables(r, doc, "connections")
-    r.stop_if_bad()
+    if layers_raw is None or conns_raw is None:
+        raise _Bad
     if len(layers_raw) > MAX_LAYERS:
         r.bad("layers", f"{len(layers_raw)} layers; the limit is {MAX_LAYERS}")
         raise _Bad
 
-    # Layers: names and sizes first, since connections and data are checked against them.
-    names: list[str] = []
-    units: dict[str, tuple[str, ...]] = {}
+    # Names and sizes first, since connections and data are checked against them. Unit
+    # names are built only once the sizes are known to be within the limits.
+    sizes: dict[str, int] = {}  # in declaration order
+    named: dict[str, list[str]] = {}  # the layers given with `units`
+    declared: set[str] = set()
     for i, raw in enumerate(layers_raw):
         where = f"layers[{i + 1}]"
         r.table(raw, where, LAYER_KEYS)
@@ -364,80 +426,96 @@ def _check(r: _Reader, doc: dict, base: Path, path: Path | None) -> Scenario:
         if not name.strip():
             r.bad(_join(where, "name"), "layer name is empty")
             continue
-        if name in units:
+        if name in declared:
             r.bad(_join(where, "name"), f"there is already a layer named '{name}'")
             continue
+        declared.add(name)
         if "units" in raw and "size" in raw:
             r.bad(where, "give either 'units' (names) or 'size', not both")
-            continue
-        if "units" in raw:
+        elif "units" in raw:
             unit_names = r.names(raw["units"], _join(where, "units"), "unit")
             if unit_names is not None and not 1 <= len(unit_names) <= MAX_UNITS:
                 r.bad(_join(where, "units"), f"a layer needs from 1 to {MAX_UNITS:,} units")
-                unit_names = None
+            elif unit_names is not None:
+                sizes[name] = len(unit_names)
+                named[name] = unit_names
         elif "size" in raw:
             size = r.integer(raw["size"], _join(where, "size"), low=1, high=MAX_UNITS)
-            unit_names = None if size is None else [f"{name}[{k}]" for k in range(size)]
+            if size is not None:
+                sizes[name] = size
         else:
             r.bad(where, f"layer '{name}' needs 'units' (a list of names) or 'size'")
-            continue
-        if unit_names is not None:
-            names.append(name)
-            units[name] = tuple(unit_names)
-    r.stop_if_bad()
+    if len(sizes) < len(layers_raw):
+        raise _Bad
 
     # Connections: endpoints, duplicates, then the graph must be acyclic.
-    pairs: list[tuple[str, str]] = []
+    pairs: dict[tuple[str, str], int] = {}  # (from, to) -> index in conns_raw, in file order
     for i, raw in enumerate(conns_raw):
         where = f"connections[{i + 1}]"
         r.table(raw, where, CONNECTION_KEYS)
         ends = []
         for key in ("from", "to"):
             name = r.get(raw, key, where, _Reader.string)
-            if name is not None and name not in units:
-                close = difflib.get_close_matches(name, names, n=1)
+            if name is not None and name not in sizes:
+                close = difflib.get_close_matches(name, sizes, n=1)
                 hint = f" (did you mean '{close[0]}'?)" if close else ""
                 r.bad(_join(where, key), f"there is no layer named '{name}'{hint}")
                 name = None
             ends.append(name)
-        if None in ends:
+        pair = tuple(ends)
+        if None in pair:
             continue
-        if ends[0] == ends[1]:
-            r.bad(where, f"layer '{ends[0]}' cannot connect to itself")
-        elif tuple(ends) in pairs:
-            r.bad(where, f"'{ends[0]}' is already connected to '{ends[1]}'")
-        pairs.append((ends[0], ends[1]))
-    if not conns_raw:
-        r.bad("connections", "a network needs at least one [[connections]]")
-    r.stop_if_bad()
-    cycle = _find_cycle(names, pairs)
+        if pair[0] == pair[1]:
+            r.bad(where, f"layer '{pair[0]}' cannot connect to itself")
+        elif pair in pairs:
+            r.bad(where, f"'{pair[0]}' is already connected to '{pair[1]}'")
+        else:
+            pairs[pair] = i
+    if len(pairs) < len(conns_raw):
+        raise _Bad
+
+    def line_of_connection(i: int) -> int | None:
+        return line_of(r.lines, f"connections[{i + 1}]")
+
+    cycle = _find_cycle(list(sizes), pairs)
     if cycle:
-        r.bad("connections", f"the connections form a cycle ({' -> '.join(cycle)}); a network must be acyclic")
+        first = min(pairs[pair] for pair in zip(cycle, cycle[1:]))
+        r.bad("connections", f"the connections form a cycle ({' -> '.join(cycle)}); a network must be acyclic",
+              line=line_of_connection(first))
     linked = {name for pair in pairs for name in pair}
-    for i, name in enumerate(names):
+    for i, name in enumerate(sizes):
         if name not in linked:
             r.bad(f"layers[{i + 1}]", f"layer '{name}' is not connected to anything")
-    r.stop_if_bad()
+    if cycle or len(linked) < len(sizes):
+        raise _Bad
 
-    receivers = {b for _, b in pairs}
-    senders = {a for a, _ in pairs}
-    weight_count = sum(len(units[a]) * len(units[b]) for a, b in pairs)
-    weight_count += sum(len(units[n]) for n in names if n in receivers)
-    if weight_count > MAX_WEIGHTS:
-        r.bad("connections", f"the network has {weight_count:,} weights; the limit is {MAX_WEIGHTS:,}")
+    # Every unit of a receiving layer has a bias: count it with the first connection into it.
+    weights, over, receivers = 0, None, set()
+    for (a, b), i in pairs.items():
+        weights += sizes[a] * sizes[b] + (0 if b in receivers else sizes[b])
+        receivers.add(b)
+        if over is None and weights > MAX_WEIGHTS:
+            over = i
+    if over is not None:
+        r.bad("connections", f"the network has {weights:,} weights; the limit is {MAX_WEIGHTS:,}",
+              line=line_of_connection(over))
+        raise _Bad
+    total = sum(sizes.values())
+    if total > MAX_TOTAL_UNITS:
+        r.bad("layers", f"the layers have {total:,} units in all; the limit is {MAX_TOTAL_UNITS:,}")
         raise _Bad
 
     # The rest of each layer: activation and bias, which depend on its place in the graph.
     layers: list[Layer] = []
-    for i, raw in enumerate(layers_raw):
+    for i, (raw, name) in enumerate(zip(layers_raw, sizes)):
         where = f"layers[{i + 1}]"
-        name = raw["name"]
-        n = len(units[name])
+        n = sizes[name]
+        units = tuple(named[name]) if name in named else tuple(f"{name}[{k}]" for k in range(n))
         if name not in receivers:
             for key in ("activation", "bias"):
                 if key in raw:
                     r.bad(_join(where, key), f"'{name}' is an input layer (nothing connects to it), so it has no {key}")
-            layers.append(Layer(name, units[name], None, False))
+            layers.append(Layer(name, units, None, False))
             continue
         activation = r.get(raw, "activation", where, _Reader.string, default="sigmoid", choices=ACTIVATIONS)
         if activation == "softmax" and n < 2:
@@ -448,56 +526,47 @@ def _check(r: _Reader, doc: dict, base: Path, path: Path | None) -> Scenario:
             if isinstance(value, bool):
                 bias = value
             elif isinstance(value, list):
-                row = r.matrix([value], _join(where, "bias"), 1, n, f"layer '{name}' ({n} units)")
-                if row is not None:
-                    bias_values = tuple(float(x) for x in row[0])
+                values = r.vector(value, _join(where, "bias"), n, f"layer '{name}' ({_count(n, 'unit')})")
+                if values is not None:
+                    bias_values = tuple(float(x) for x in values)
             else:
                 r.bad(_join(where, "bias"), f"must be true, false or a list of {n} starting biases, "
                       f"not {_kind(value)}")
-        layers.append(Layer(name, units[name], activation, bias, bias_values))
+        layers.append(Layer(name, units, activation, bias, bias_values))
 
     connections: list[Connection] = []
-    for i, raw in enumerate(conns_raw):
+    for (sender, receiver), i in pairs.items():
         where = f"connections[{i + 1}]"
-        sender, receiver = raw["from"], raw["to"]
+        raw = conns_raw[i]
         weights = None
         if "weights" in raw:
-            weights = r.matrix(raw["weights"], _join(where, "weights"), len(units[receiver]), len(units[sender]),
-                               f"'{sender}' -> '{receiver}' ({len(units[receiver])} receiving x "
-                               f"{len(units[sender])} sending units)")
+            rows, cols = sizes[receiver], sizes[sender]
+            weights = r.matrix(raw["weights"], _join(where, "weights"), rows, cols,
+                               f"'{sender}' -> '{receiver}' ({rows} receiving x {cols} sending units)")
         trainable = r.get(raw, "trainable", where, _Reader.boolean, default=True)
         connections.append(Connection(sender, receiver, weights, bool(trainable)))
-
-    training = _check_training(r, doc)
-    r.stop_if_bad()
-
-    inputs = [layer for layer in layers if layer.name not in receivers]
-    outputs = [layer for layer in layers if layer.name not in senders]
-    if training.loss == "cross_entropy":
-        for layer in outputs:
-            if layer.activation not in ("sigmoid", "softmax"):
-                i = names.index(layer.name) + 1
-                r.bad(f"layers[{i}].activation", f"cross_entropy needs sigmoid or softmax outputs; "
-                      f"output layer '{layer.name}' is {layer.activation}")
-    data = _check_data(r, doc, base, sum(layer.size for layer in inputs), sum(layer.size for layer in outputs),
-                       sum(layer.size for layer in layers), training.loss)
-    r.stop_if_bad()
-    return Scenario(title, summary, story, tuple(layers), tuple(connections), data, training, path)
+    return layers, connections
 
 
-def _array_of_tables(r: _Reader, doc: dict, key: str) -> list:
+def _array_of_tables(r: _Reader, doc: dict, key: str) -> list | None:
     value = doc.get(key)
     if value is None:
         r.bad("", f"missing [[{key}]]")
-        return []
+        return None
     if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
         r.bad(key, f"must be written as [[{key}]] tables")
-        return []
+        return None
+    if not value:
+        r.bad(key, f"a network needs at least one [[{key}]]")
+        return None
     return value
 
 
-def _find_cycle(names: list[str], pairs: list[tuple[str, str]]) -> list[str] | None:
-    succ = {n: [b for a, b in pairs if a == n] for n in names}
+def _find_cycle(names: list[str], pairs) -> list[str] | None:
+    """A cycle among the (from, to) pairs, as [a, b, ..., a]; None if there is none."""
+    succ: dict[str, list[str]] = {n: [] for n in names}
+    for a, b in pairs:
+        succ[a].append(b)
     state: dict[str, int] = {}  # 1: on the current path, 2: done
     for start in names:
         if state.get(start):
@@ -522,8 +591,11 @@ def _find_cycle(names: list[str], pairs: list[tuple[str, str]]) -> list[str] | N
 
 
 def _check_training(r: _Reader, doc: dict) -> Training:
-    raw = r.table(doc.get("training", {}), "training", TRAINING_KEYS)
+    """The training settings, with the defaults where they are wrong (after recording the problems)."""
     d = Training()
+    raw = r.table(doc.get("training", {}), "training", TRAINING_KEYS)
+    if raw is None:
+        return d
     w = "training"
     values = dict(
         loss=r.get(raw, "loss", w, _Reader.string, default=d.loss, choices=LOSSES),
@@ -558,9 +630,8 @@ def _check_training(r: _Reader, doc: dict) -> Training:
                 r.bad(_join(where, "from_epoch"), f"from_epoch must grow from one entry to the next ({start} after {last})")
             last = start
             schedule.append(Stage(start, lr, mom, decay))
-    if any(v is None for v in values.values()):
-        return d
-    return Training(**values, schedule=tuple(schedule))
+    # A wrong value (None) keeps its default, so that the checks that use the others still run.
+    return Training(**{k: v for k, v in values.items() if v is not None}, schedule=tuple(schedule))
 
 
 def _check_data(r: _Reader, doc: dict, base: Path, n_in: int, n_out: int, n_units: int, loss: str) -> Data | None:
@@ -568,48 +639,52 @@ def _check_data(r: _Reader, doc: dict, base: Path, n_in: int, n_out: int, n_unit
         r.bad("", "missing the [data] table (the patterns to learn)")
         return None
     raw = r.table(doc["data"], "data", DATA_KEYS)
+    if raw is None:
+        return None
     names = None
     file = None
     if "file" in raw:
-        for key in ("inputs", "targets"):
-            if key in raw:
-                r.bad(f"data.{key}", "give the data either inline (inputs, targets) or as a file, not both")
+        both = [key for key in ("inputs", "targets") if key in raw]
+        for key in both:
+            r.bad(f"data.{key}", "give the data either inline (inputs, targets) or as a file, not both")
         file = r.get(raw, "file", "data", _Reader.string)
-        if file is None or r.problems:
+        if file is None or both:
             return None
-        names, inputs, targets = _read_csv(r, base, file, n_in, n_out)
+        names, inputs, targets = _read_csv(r, base, file, n_in, n_out, n_units)
         if inputs is None:
             return None
         if "patterns" in raw:
             r.bad("data.patterns", "the CSV file names the patterns (its 'pattern' column); remove 'patterns' here")
             return None
     else:
-        for key in ("inputs", "targets"):
-            if key not in raw:
-                r.bad("data", f"missing required key '{key}' (or give a 'file')")
-        if r.problems:
+        missing = [key for key in ("inputs", "targets") if key not in raw]
+        for key in missing:
+            r.bad("data", f"missing required key '{key}' (or give a 'file')")
+        if missing:
             return None
         rows = raw["inputs"]
         count = len(rows) if isinstance(rows, list) else 0
         if count > MAX_PATTERNS:
             r.bad("data.inputs", f"{count:,} patterns; the limit is {MAX_PATTERNS:,}")
             return None
-        inputs = r.matrix(rows, "data.inputs", count, n_in, f"the input layers ({n_in} units)")
+        if count * n_units > MAX_VALUES:
+            r.bad("data.inputs", f"{count:,} patterns x {n_units:,} units is more than the limit of "
+                  f"{MAX_VALUES:,} values")
+            return None
+        inputs = r.matrix(rows, "data.inputs", count, n_in, f"the input layers ({_count(n_in, 'unit')})")
         targets = r.matrix(raw["targets"], "data.targets", count, n_out,
-                           f"{count} patterns and the output layers ({n_out} units)", allow_nan=True)
+                           f"{_count(count, 'pattern')} and the output layers ({_count(n_out, 'unit')})",
+                           allow_nan=True)
         if inputs is None or targets is None:
             return None
     count = len(inputs)
     if count == 0:
         r.bad("data", "there are no patterns")
         return None
-    if count * n_units > MAX_VALUES:
-        r.bad("data", f"{count:,} patterns x {n_units:,} units is more than the limit of {MAX_VALUES:,} values")
-        return None
     if "patterns" in raw:
         names = r.names(raw["patterns"], "data.patterns", "pattern")
         if names is not None and len(names) != count:
-            r.bad("data.patterns", f"names {len(names)} patterns, but there are {count}")
+            r.bad("data.patterns", f"names {_count(len(names), 'pattern')}, but there are {count}")
             return None
     if names is None:
         names = [f"p{k + 1}" for k in range(count)]
@@ -635,65 +710,73 @@ def _check_data(r: _Reader, doc: dict, base: Path, n_in: int, n_out: int, n_unit
     return Data(tuple(names), inputs, targets, test, file)
 
 
-def _read_csv(r: _Reader, base: Path, file: str, n_in: int, n_out: int):
+def _read_csv(r: _Reader, base: Path, file: str, n_in: int, n_out: int, n_units: int):
     """Patterns from a CSV file: a header row, an optional 'pattern' column, then the
     input columns and the target columns in layer order. Empty target = don't care."""
     path = base / file
     try:
-        text = read_text(path, MAX_DATA_FILE_BYTES, str(path))
+        text = read_text(path, MAX_DATA_FILE_BYTES, str(path), "CSV file")
     except InputError as e:
         for p in e.problems:
             place = f"{path}:{p.line}" if p.line else str(path)
             r.bad("data.file", f"{place}: {p.message}")
         return None, None, None
-    where = "data.file"
 
     def bad(line: int, message: str):
-        r.bad(where, f"{path}:{line}: {message}")
+        r.bad("data.file", f"{path}:{line}: {message}")
         return None, None, None
 
     reader = csv.reader(io.StringIO(text))
-    header = next(reader, None)
-    if header is None:
-        return bad(1, "the file is empty; it needs a header row")
-    named = bool(header) and header[0].strip().lower() == "pattern"
-    width = n_in + n_out + named
-    if len(header) != width:
-        return bad(1, f"the header has {len(header)} columns; expected {width}"
-                   f" ({'a pattern column, ' if named else ''}{n_in} inputs, {n_out} targets)")
-    names: list[str] = []
-    rows: list[list[float]] = []
-    for row in reader:
-        line = reader.line_num
-        if not row or all(not cell.strip() for cell in row):
-            continue
-        if len(rows) >= MAX_PATTERNS:
-            return bad(line, f"more than {MAX_PATTERNS:,} patterns")
-        if len(row) != width:
-            return bad(line, f"{len(row)} columns; the header has {width}")
-        if named:
-            names.append(row[0].strip())
-            row = row[1:]
-        values = []
-        for k, cell in enumerate(row):
-            cell = cell.strip()
-            is_target = k >= n_in
-            if cell == "" and is_target:
-                values.append(math.nan)
+    try:
+        header = next(reader, None)
+        if header is None:
+            return bad(1, "the file is empty; it needs a header row")
+        named = bool(header) and header[0].strip().lower() == "pattern"
+        width = n_in + n_out + named
+        if len(header) != width:
+            return bad(1, f"the header has {_count(len(header), 'column')}; expected {width}"
+                       f" ({'a pattern column, ' if named else ''}{_count(n_in, 'input')}, {_count(n_out, 'target')})")
+        # Stop at the first row over a limit, before the rest of a huge file is read.
+        most = min(MAX_PATTERNS, MAX_VALUES // n_units)
+        names: list[str] = []
+        seen: set[str] = set()
+        values = array("d")  # 8 bytes a value, where a list of floats takes 32
+        count = 0
+        for row in reader:
+            line = reader.line_num
+            if not row or all(not cell.strip() for cell in row):
                 continue
-            try:
-                x = float(cell)
-            except ValueError:
-                return bad(line, f"column {k + 1 + named} ('{cell[:20]}') is not a number")
-            if not math.isfinite(x) and not (is_target and math.isnan(x)):
-                return bad(line, f"column {k + 1 + named} must be finite, not {cell}")
-            values.append(x)
-        rows.append(values)
-    table = np.array(rows, dtype=np.float64).reshape(len(rows), width - named)
-    if named:
-        seen = set()
-        for k, name in enumerate(names):
-            if not name or name in seen:
-                return bad(k + 2, f"pattern name '{name}' is empty or used twice")
-            seen.add(name)
+            if count >= most:
+                if count >= MAX_PATTERNS:
+                    return bad(line, f"more than {MAX_PATTERNS:,} patterns")
+                return bad(line, f"{count + 1:,} patterns x {n_units:,} units is more than the limit of "
+                           f"{MAX_VALUES:,} values")
+            if len(row) != width:
+                return bad(line, f"{_count(len(row), 'column')}; the header has {width}")
+            if named:
+                name = row[0].strip()
+                if not name:
+                    return bad(line, "the pattern name is empty")
+                if name in seen:
+                    return bad(line, f"pattern name '{name}' is used twice")
+                seen.add(name)
+                names.append(name)
+                row = row[1:]
+            for k, cell in enumerate(row):
+                cell = cell.strip()
+                is_target = k >= n_in
+                if cell == "" and is_target:
+                    values.append(math.nan)
+                    continue
+                try:
+                    x = float(cell)
+                except ValueError:
+                    return bad(line, f"column {k + 1 + named} ('{cell[:20]}') is not a number")
+                if not math.isfinite(x) and not (is_target and math.isnan(x)):
+                    return bad(line, f"column {k + 1 + named} must be finite, not {cell}")
+                values.append(x)
+            count += 1
+    except csv.Error as e:  # a cell over the csv module's size limit, for one
+        return bad(reader.line_num, f"not valid CSV: {e}")
+    table = np.frombuffer(values, dtype=np.float64).reshape(count, width - named)
     return (names if named else None), table[:, :n_in].copy(), table[:, n_in:].copy()

@@ -83,6 +83,11 @@ def loss_curve(losses: list[float], points: int = CURVE_POINTS) -> tuple[np.ndar
 
 def take_snapshot(run: Run, p: Pass | None, phase: str) -> Snapshot:
     """Copy what a view needs from ``run`` and the pass ``p`` (partly computed while stepping)."""
+    with np.errstate(all="ignore"):  # a diverged run's numbers are an outcome to show
+        return _take(run, p, phase)
+
+
+def _take(run: Run, p: Pass | None, phase: str) -> Snapshot:
     net = run.network
     complete = p is not None and all(p.delta[u.index] is not None for u in net.computed)
     shares = blame_shares(net, p) if complete else {}

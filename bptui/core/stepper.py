@@ -15,6 +15,8 @@ a layer whose ``pass_.delta`` is None has not been reached by this step's backwa
 
 from __future__ import annotations
 
+import numpy as np
+
 from bptui.core.network import Pass
 from bptui.core.training import Run
 
@@ -38,6 +40,10 @@ class Stepper:
 
     def step(self) -> str:
         """Run the next phase and return its name."""
+        with np.errstate(all="ignore"):  # overflow on the way to diverging is an outcome
+            return self._step()
+
+    def _step(self) -> str:
         run, net = self.run, self.run.network
         if not self.mid_step:
             self._patterns = run.next_patterns()

@@ -13,6 +13,16 @@ import re
 
 _BARE_KEY = re.compile(r"""\s*("(?:[^"\\]|\\.)*"|'[^']*'|[A-Za-z0-9_-]+)\s*""")
 
+# Escapes of a basic string, as tomllib reads them (\e and \xHH are TOML 1.1), so that a
+# quoted key is found under the name the loader sees.
+_ESCAPE = re.compile(r"\\(u[0-9A-Fa-f]{4}|U[0-9A-Fa-f]{8}|x[0-9A-Fa-f]{2}|.)")
+_ESCAPES = {"b": "\b", "t": "\t", "n": "\n", "f": "\f", "r": "\r", "e": "\x1b", '"': '"', "\\": "\\"}
+
+
+def _unescape(m: re.Match) -> str:
+    code = m.group(1)
+    return _ESCAPES.get(code, code) if len(code) == 1 else chr(int(code[1:], 16))
+
 
 def _split_key(text: str) -> tuple[list[str], int]:
     """Parse a dotted key at the start of text; return its parts and where it ends."""
@@ -22,7 +32,11 @@ def _split_key(text: str) -> tuple[list[str], int]:
         if not m:
             return parts, pos
         part = m.group(1)
-        parts.append(part[1:-1] if part[0] in "\"'" else part)
+        if part[0] == '"':
+            part = _ESCAPE.sub(_unescape, part[1:-1])
+        elif part[0] == "'":
+            part = part[1:-1]
+        parts.append(part)
         pos = m.end()
         if pos < len(text) and text[pos] == ".":
             pos += 1
@@ -36,7 +50,8 @@ def key_lines(text: str) -> dict[str, int]:
     prefix = ""
     depth = 0  # open [ and { inside a value that spans lines
     multiline: str | None = None  # the closing quotes of an open multi-line string
-    for number, line in enumerate(text.splitlines(), start=1):
+    # Only \n ends a TOML line; str.splitlines() would also break at U+2028, U+0085, ...
+    for number, line in enumerate(text.split("\n"), start=1):
         i = 0
         if multiline is None and depth == 0:
             stripped = line.lstrip()

@@ -158,7 +158,8 @@ class Run:
 
     def inspect(self) -> Pass:
         """Forward and backward over all training patterns at the current weights (no change)."""
-        return self.network.gradient(self.x, self.t, self.care, self.training.margin)
+        with np.errstate(all="ignore"):  # at diverged weights the numbers overflow: an outcome
+            return self.network.gradient(self.x, self.t, self.care, self.training.margin)
 
     def outputs(self, x: np.ndarray) -> np.ndarray:
         """The outputs for the given patterns, output layers side by side."""

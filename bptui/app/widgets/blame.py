@@ -6,14 +6,16 @@ error: 62% traced back to Arjun".
 
 from __future__ import annotations
 
+import textwrap
+
 from rich.text import Text
 from textual.containers import VerticalScroll
-from textual.widgets import Static
 
 from bptui.app.glyphs import bar, compact, palette
+from bptui.app.widgets.textview import TextView
 from bptui.core.snapshot import Snapshot
 
-BAR_WIDTH = 8
+BAR_WIDTH = 6
 
 
 def error_name(snapshot: Snapshot) -> str:
@@ -24,14 +26,15 @@ def error_name(snapshot: Snapshot) -> str:
     return f"{units[0]}'s error" if len(units) == 1 else "the error"
 
 
-def blame_text(snapshot: Snapshot, colors: dict) -> Text:
+def blame_text(snapshot: Snapshot, colors: dict, width: int = 40) -> Text:
+    """The blame panel's text, its sentences wrapped to ``width`` columns."""
     positive, negative = colors["positive"], colors["negative"]
     accent, muted = colors["accent"], colors["muted"]
-    out = Text()
+    out = Text(no_wrap=True, overflow="crop")
     computed = [layer for layer in snapshot.layers if not layer.is_input]
     if any(layer.share is None for layer in computed):
-        out.append("The backward pass of this step is not finished:\nthe shares appear when every delta is known.\n",
-                   style=muted)
+        note = "The backward pass of this step is not finished: the shares appear when every delta is known."
+        out.append("\n".join(textwrap.wrap(note, max(width, 16))) + "\n", style=muted)
     whose = error_name(snapshot)
     for name in reversed(snapshot.order):
         layer = snapshot.layer(name)
@@ -46,27 +49,36 @@ def blame_text(snapshot: Snapshot, colors: dict) -> Text:
             out.append(f"  {unit[:12]:<12} ")
             out.append_text(bar(share or 0.0, BAR_WIDTH, accent))
             out.append(" " + ("  · " if share is None else f"{share:4.0%}") + "\n")
-            out.append("    Σδ", style=muted)
-            out.append(compact(total, 8), style=muted if total is None else positive if total >= 0 else negative)
+            out.append("    Σδ ", style=muted)
+            out.append(compact(total, 0), style=muted if total is None else positive if total >= 0 else negative)
+            out.append("\n")
             if share is not None and share >= 0.005:
                 words = (f"{share:.0%} of it comes in at {unit} itself" if is_output
                          else f"{whose}: {share:.0%} traced back to {unit}")
-                out.append(f"  {words}", style=muted)
-            out.append("\n")
-    out.append("\nshare: |δ x what the unit adds itself|,\nsummed over the patterns (docs/blame.md)", style=muted)
+                for part in textwrap.wrap(words, max(width - 4, 16)):
+                    out.append(f"    {part}\n", style=muted)
+    note = "share: |δ x what the unit adds itself|, summed over the patterns (docs/blame.md)"
+    out.append("\n" + "\n".join(textwrap.wrap(note, max(width, 16))), style=muted)
     return out
 
 
 class BlamePanel(VerticalScroll):
     DEFAULT_CSS = """
-    BlamePanel > Static {
-        width: 1fr;
+    BlamePanel > TextView {
+        width: auto;
         padding: 0 1;
     }
     """
 
     def compose(self):
-        yield Static(id="blame-text")
+        yield TextView(id="blame-text")
+
+    _snapshot: Snapshot | None = None
 
     def show(self, snapshot: Snapshot) -> None:
-        self.query_one("#blame-text", Static).update(blame_text(snapshot, palette(self.app)))
+        self._snapshot = snapshot
+        self.query_one("#blame-text", TextView).set_text(blame_text(snapshot, palette(self.app), self.size.width - 2))
+
+    def on_resize(self) -> None:  # the sentences wrap to the panel's width
+        if self._snapshot is not None:
+            self.show(self._snapshot)

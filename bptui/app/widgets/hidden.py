@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from rich.text import Text
 from textual.containers import ScrollableContainer
-from textual.widgets import Static
 
 from bptui.app.glyphs import shade, palette
+from bptui.app.widgets.textview import TextView
 from bptui.core.snapshot import Snapshot
 
 
@@ -47,14 +47,14 @@ def hidden_text(snapshot: Snapshot, colors: dict) -> Text:
 
 class HiddenPanel(ScrollableContainer):
     DEFAULT_CSS = """
-    HiddenPanel > Static {
+    HiddenPanel > TextView {
         width: auto;
         padding: 0 1;
     }
     """
 
     def compose(self):
-        yield Static(id="hidden-text")
+        yield TextView(id="hidden-text")
 
     def show(self, snapshot: Snapshot) -> None:
-        self.query_one("#hidden-text", Static).update(hidden_text(snapshot, palette(self.app)))
+        self.query_one("#hidden-text", TextView).set_text(hidden_text(snapshot, palette(self.app)))

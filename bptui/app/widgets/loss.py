@@ -33,7 +33,8 @@ class LossPlot(PlotextPlot):
         epochs, loss = snapshot.curve_epochs, snapshot.curve_loss
         if not len(loss) and snapshot.loss is not None:  # before the first epoch: where it starts
             epochs, loss = np.array([0]), np.array([snapshot.loss])
-        finite = np.isfinite(loss)
+        # plotext overflows on astronomic values; a diverging run shows up to where it left the chart.
+        finite = np.isfinite(loss) & (np.abs(loss) < 1e15)
         if self.log_scale:
             finite &= loss > 0
         plt.title(("loss (log scale)" if self.log_scale else "loss") if snapshot.epoch

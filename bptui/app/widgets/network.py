@@ -14,12 +14,12 @@ from dataclasses import dataclass
 from rich.text import Text
 from textual.binding import Binding
 from textual.containers import ScrollableContainer, Vertical
-from textual.geometry import Region, Size
+from textual.geometry import Region
 from textual.message import Message
-from textual.widget import Widget
 from textual.widgets import Static
 
-from bptui.app.glyphs import bar, number, weight_cell, palette
+from bptui.app.glyphs import bar, number, palette, weight_cell
+from bptui.app.widgets.textview import TextView
 from bptui.core.snapshot import Snapshot
 from bptui.core.stepper import BACKWARD, FORWARD, LOSS, UPDATE
 
@@ -42,15 +42,10 @@ def _short(name: str, width: int) -> str:
     return name if len(name) <= width else name[: width - 1] + "…"
 
 
-class NetworkDiagram(Widget, can_focus=True):
+class NetworkDiagram(TextView, can_focus=True):
     """The drawing itself; it grows to fit and scrolls inside its panel."""
 
     DEFAULT_CSS = """
-    NetworkDiagram {
-        width: auto;
-        height: auto;
-        padding: 0 1;
-    }
     NetworkDiagram:focus {
         background-tint: $foreground 3%;
     }
@@ -73,14 +68,15 @@ class NetworkDiagram(Widget, can_focus=True):
         self.items: list[Item] = []
         self.cursor = 0
         self.column = 0
-        self._text = Text()
+        self.marked: int | None = None  # the line of the layer the current phase is about
 
     def show(self, snapshot: Snapshot, pattern: int) -> None:
         self.snapshot = snapshot
         self.pattern = pattern
-        self._text = self._draw()
+        self.set_text(self._draw())
         self.cursor = min(self.cursor, max(0, len(self.items) - 1))
-        self.refresh(layout=True)
+        if self.marked is not None:  # keep the layer the phase is about in sight
+            self.call_after_refresh(self._scroll_to_lines, self.marked, 4)
 
     @property
     def selected(self) -> Item | None:
@@ -103,24 +99,17 @@ class NetworkDiagram(Widget, can_focus=True):
         item = self.selected
         if item.kind == "weights":
             self.column = min(self.column, item.columns - 1)
-        self._text = self._draw()
-        self.refresh()
+        self.set_text(self._draw())
         self.scroll_visible_line(item.line)
         self.post_message(self.Selected())
 
     def scroll_visible_line(self, line: int) -> None:
+        x = NAME_WIDTH + 5 + 3 * self.column if self.selected.kind == "weights" else 0
+        self._scroll_to_lines(line, 1, x)
+
+    def _scroll_to_lines(self, line: int, height: int, x: int = 0) -> None:
         if self.parent is not None:
-            x = NAME_WIDTH + 4 + 3 * self.column if self.selected.kind == "weights" else 0
-            self.parent.scroll_to_region(Region(x, line, 4, 1), animate=False)
-
-    def get_content_width(self, container: Size, viewport: Size) -> int:
-        return max((cell_len(line) for line in self._text.split()), default=1) + 2
-
-    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
-        return max(1, len(self._text.split()))
-
-    def render(self) -> Text:
-        return self._text
+            self.parent.scroll_to_region(Region(x, line, 4, height), animate=False)
 
     def _draw(self) -> Text:
         s = self.snapshot
@@ -133,6 +122,7 @@ class NetworkDiagram(Widget, can_focus=True):
         accent, muted = colors["accent"], colors["muted"]
         scale = max((float(abs(link.w).max()) for link in s.links if link.w.size), default=1.0)
         line = 0
+        self.marked = None
         by_name = {layer.name: i for i, layer in enumerate(s.layers)}
         current = s.phase[len(BACKWARD):] if s.phase.startswith(BACKWARD) else None
         for name in reversed(s.order):
@@ -143,6 +133,8 @@ class NetworkDiagram(Widget, can_focus=True):
             marker = self._phase_marker(s, layer, current)
             if marker:
                 header.append("  " + marker, style=f"bold {accent}")
+                if self.marked is None or current == layer.name:
+                    self.marked = line
             out.append_text(header)
             out.append("\n")
             line += 1
@@ -161,7 +153,7 @@ class NetworkDiagram(Widget, can_focus=True):
                         share = float(layer.share[k])
                         row.append(" ")
                         row.append_text(bar(share, BAR_WIDTH, accent))
-                        row.append(f"{share:4.0%}")
+                        row.append(f" {share:4.0%}")
                 out.append_text(row)
                 out.append("\n")
                 line += 1
@@ -169,12 +161,17 @@ class NetworkDiagram(Widget, can_focus=True):
                 if link.receiver != layer.name:
                     continue
                 sender = s.layers[by_name[link.sender]]
-                head = Text(_short(f"  ▲ w from {link.sender}", NAME_WIDTH + 4).ljust(NAME_WIDTH + 4), style=muted)
+                title = f"  ▲ from {link.sender}" + (" (frozen)" if link.grad is None else "")
+                labels = Text()
                 for unit in sender.units:
-                    head.append(_short(unit, 2).ljust(3), style=muted)
-                if link.grad is None:
-                    head.append(" frozen", style=muted)
-                out.append_text(head)
+                    labels.append(unit[:2].ljust(3), style=muted)
+                indent = NAME_WIDTH + 5
+                if len(title) >= indent:  # the labels go on a line of their own, over their columns
+                    out.append(title + "\n", style=muted)
+                    line += 1
+                    title = ""
+                out.append(title.ljust(indent), style=muted)
+                out.append_text(labels)
                 out.append("\n")
                 line += 1
                 for j, unit in enumerate(layer.units):
@@ -210,10 +207,6 @@ class NetworkDiagram(Widget, can_focus=True):
         return ""
 
 
-def cell_len(text: Text) -> int:
-    return text.cell_len
-
-
 class NetworkView(Vertical):
     """The network panel: the diagram, scrollable, and the exact values of the selection."""
 
@@ -223,6 +216,7 @@ class NetworkView(Vertical):
     }
     NetworkView > ScrollableContainer {
         height: 1fr;
+        scrollbar-size-vertical: 1;
     }
     NetworkView > #network-detail {
         height: auto;
@@ -231,6 +225,8 @@ class NetworkView(Vertical):
         padding: 0 1;
     }
     """
+
+    _detail: Text | None = None
 
     def compose(self):
         with ScrollableContainer(can_focus=False):
@@ -243,14 +239,19 @@ class NetworkView(Vertical):
 
     def show(self, snapshot: Snapshot, pattern: int) -> None:
         self.diagram.show(snapshot, pattern)
-        self.border_title = f"network · pattern {snapshot.patterns[pattern]} ({pattern + 1}/{len(snapshot.patterns)})"
+        title = f"network · pattern {snapshot.patterns[pattern]} ({pattern + 1}/{len(snapshot.patterns)})"
+        if title != self.border_title:  # setting it, even to the same text, repaints the panel
+            self.border_title = title
         self.describe()
 
     def on_network_diagram_selected(self, message: NetworkDiagram.Selected) -> None:
         self.describe()
 
     def describe(self) -> None:
-        self.query_one("#network-detail", Static).update(describe(self.diagram))
+        text = describe(self.diagram)
+        if text != self._detail:
+            self._detail = text
+            self.query_one("#network-detail", Static).update(text)
 
 
 def describe(diagram: NetworkDiagram) -> Text:

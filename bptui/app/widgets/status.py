@@ -33,5 +33,10 @@ class StatusLine(Static):
     }
     """
 
+    _shown: Text | None = None
+
     def show(self, snapshot: Snapshot, phase: str, rate: float | None = None) -> None:
-        self.update(status_text(snapshot, phase, rate))
+        text = status_text(snapshot, phase, rate)
+        if text != self._shown:
+            self._shown = text
+            self.update(text)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 from rich.text import Text
 from textual.containers import VerticalScroll
-from textual.widgets import Static
 
 from bptui.app.glyphs import compact, palette
+from bptui.app.widgets.textview import TextView
 from bptui.core.snapshot import Snapshot
 
 MOVERS = 5
@@ -39,14 +39,16 @@ def updates_text(snapshot: Snapshot, colors: dict) -> Text:
         return Text("Nothing here can learn: every connection is frozen.", style=muted)
     if snapshot.epoch == 0 and snapshot.phase != "update":
         out.append("No weight has changed yet: press n for one update.\n\n", style=muted)
-    width = min(16, max(len(label) for label, _, _ in rows))
+    width = min(14, max(len(label) for label, _, _ in rows))
 
     def line(label, value, change):
-        out.append(f"{label[:width]:<{width}}{compact(value)} Δ")
-        out.append(compact(change), style=positive if change > 0 else negative if change < 0 else muted)
-        out.append("\n")
+        # The change first, the value last: in a narrow panel what is cut is what the
+        # network panel shows anyway.
+        out.append(f"{label[:width]:<{width}} Δ")
+        out.append(compact(change, 9), style=positive if change > 0 else negative if change < 0 else muted)
+        out.append(f"  = {compact(value, 0)}\n", style=muted)
 
-    out.append(f"learning rate {snapshot.learning_rate:g}, momentum {snapshot.momentum:g}\n", style=muted)
+    out.append(f"rate {snapshot.learning_rate:g} · momentum {snapshot.momentum:g}\n", style=muted)
     out.append("biggest movers\n", style="bold")
     for row in sorted(rows, key=lambda r: -abs(r[2]))[:MOVERS]:
         line(*row)
@@ -58,14 +60,14 @@ def updates_text(snapshot: Snapshot, colors: dict) -> Text:
 
 class UpdatesPanel(VerticalScroll):
     DEFAULT_CSS = """
-    UpdatesPanel > Static {
+    UpdatesPanel > TextView {
         width: auto;
         padding: 0 1;
     }
     """
 
     def compose(self):
-        yield Static(id="updates-text")
+        yield TextView(id="updates-text")
 
     def show(self, snapshot: Snapshot) -> None:
-        self.query_one("#updates-text", Static).update(updates_text(snapshot, palette(self.app)))
+        self.query_one("#updates-text", TextView).set_text(updates_text(snapshot, palette(self.app)))

@@ -1,0 +1,51 @@
+"""Text that repaints only the lines that changed.
+
+Over a slow link every byte counts: a panel that redraws a few times a second while
+most of its lines stay the same should send only the lines that changed. Textual
+sends the regions a widget marks dirty, so this widget compares each new line with
+the old one and marks just those (or everything, when the shape changed).
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.geometry import Region, Size
+from textual.widget import Widget
+
+
+class TextView(Widget):
+    DEFAULT_CSS = """
+    TextView {
+        width: auto;
+        height: auto;
+        padding: 0 1;
+    }
+    """
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self._text = Text()
+        self._lines: list[Text] = []
+        self._width = 0
+
+    def set_text(self, text: Text) -> None:
+        lines = list(text.split("\n", allow_blank=True))
+        width = max((line.cell_len for line in lines), default=0)
+        old = self._lines
+        self._text, self._lines = text, lines
+        if len(lines) != len(old) or width != self._width:
+            self._width = width
+            self.refresh(layout=True)
+            return
+        for y, (before, after) in enumerate(zip(old, lines)):
+            if before != after:
+                self.refresh(Region(0, y, self.outer_size.width, 1))
+
+    def get_content_width(self, container: Size, viewport: Size) -> int:
+        return max(self._width, 1)
+
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        return max(len(self._lines), 1)
+
+    def render(self) -> Text:
+        return self._text

@@ -1,0 +1,325 @@
+"""The terminal app, driven by its keys (Textual's Pilot), as a user would."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from textual.widgets import ContentSwitcher, OptionList
+
+from bptui.app.app import BptuiApp
+from bptui.app.screens.gallery import GalleryScreen
+from bptui.app.screens.help import HelpScreen
+from bptui.app.widgets.loss import LossPlot
+from bptui.app.widgets.network import NetworkDiagram
+from bptui.app.widgets.status import StatusLine
+from bptui.core.blame import blame_shares
+from bptui.core.report import inspect_report
+from bptui.core.scenario import load_scenario
+from bptui.core.training import Run
+
+
+def status(app) -> str:
+    return str(app.query_one(StatusLine).render())
+
+
+def app_for(shipped, name: str = "xor", **kwargs) -> BptuiApp:
+    return BptuiApp(load_scenario(shipped[name]), **kwargs)
+
+
+async def test_opens_paused_at_epoch_0_on_the_starting_weights(shipped):
+    app = app_for(shipped)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        text = status(app)
+        assert "epoch 0" in text and "paused" in text and "loss 0.501477" in text
+        fresh = Run(load_scenario(shipped["xor"]))
+        for shown, link in zip(app.snapshot.links, fresh.network.links):
+            assert np.array_equal(shown.w, link.w)
+
+
+async def test_phase_key_walks_forward_loss_backward_update(shipped):
+    app = app_for(shipped)
+    async with app.run_test(size=(80, 24)) as pilot:
+        phases = []
+        for _ in range(5):
+            await pilot.press("full_stop")
+            await pilot.pause()
+            phases.append(app.snapshot.phase)
+            assert app.snapshot.phase in status(app)
+        assert phases == ["forward", "loss", "backward: output", "backward: hidden", "update"]
+        assert app.snapshot.epoch == 1 and "epoch 1" in status(app)
+
+
+async def test_blame_arrives_one_layer_at_a_time(shipped):
+    app = app_for(shipped, "tutoring-chain")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("full_stop", "full_stop")  # forward, loss
+        await pilot.pause()
+        known = lambda: [layer.name for layer in app.snapshot.layers if layer.delta is not None]  # noqa: E731
+        assert known() == ["Sunita"]
+        await pilot.press("full_stop")  # backward: Sunita (her weights' gradients)
+        await pilot.press("full_stop")
+        await pilot.pause()
+        assert app.snapshot.phase == "backward: Arjun" and known() == ["Arjun", "Sunita"]
+        await pilot.press("full_stop")
+        await pilot.pause()
+        assert known() == ["Priya", "Arjun", "Sunita"]
+        # The deltas are the engine's own: the same as one inspect pass.
+        report = inspect_report(Run(load_scenario(shipped["tutoring-chain"])))
+        for name in ("Priya", "Arjun", "Sunita"):
+            assert app.snapshot.layer(name).delta.tolist() == report["layers"][name]["delta"]
+
+
+async def test_n_makes_one_whole_update(shipped):
+    app = app_for(shipped)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("n")
+        await pilot.pause()
+        assert app.snapshot.epoch == 1 and app.snapshot.phase == "update"
+        headless = Run(load_scenario(shipped["xor"]))
+        headless.train_epoch()
+        assert np.array_equal(app.run_.network.theta, headless.network.theta)
+        # n in the middle of a step finishes that step.
+        await pilot.press("full_stop", "full_stop", "n")
+        await pilot.pause()
+        assert app.snapshot.epoch == 2 and app.snapshot.phase == "update"
+
+
+@pytest.fixture
+def forever(shipped, tmp_path):
+    """XOR that never stops on its own: no error criterion."""
+    path = tmp_path / "forever.toml"
+    text = shipped["xor"].read_text().replace("error_criterion = 0.04", "error_criterion = 0")
+    path.write_text(text.replace("epochs = 5000", "epochs = 1000000000"))
+    return load_scenario(path)
+
+
+async def test_a_run_stops_by_itself_when_it_converges(shipped):
+    app = app_for(shipped)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("space")
+        await app.workers.wait_for_complete()  # XOR converges well within a second
+        await pilot.pause()
+        assert not app.running and app.snapshot.status == "converged"
+        assert "converged" in status(app) and "paused" in status(app)
+        assert app.snapshot.epoch == len(app.run_.losses) > 0
+
+
+async def test_keys_work_while_training(forever):
+    app = BptuiApp(forever)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("space")
+        await pilot.pause(0.3)
+        assert app.running and "running" in status(app)
+        await pilot.press("b")
+        await pilot.pause()
+        assert app.query_one("#aside", ContentSwitcher).current == "blame" and app.running
+        await pilot.press("full_stop")  # a phase step pauses training first
+        await pilot.pause()
+        assert not app.running and app.snapshot.phase == "forward"
+
+
+async def test_space_pauses_a_long_run(forever):
+    app = BptuiApp(forever)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("space")
+        await pilot.pause(0.5)
+        await pilot.press("space")
+        await pilot.pause()
+        assert not app.running and "paused" in status(app)
+        epoch = app.run_.epoch
+        assert epoch > 0 and app.snapshot.epoch == epoch
+        await pilot.pause(0.3)
+        assert app.run_.epoch == epoch  # paused means paused
+
+
+async def test_reset_returns_to_the_same_starting_weights(shipped):
+    app = app_for(shipped)
+    async with app.run_test(size=(80, 24)) as pilot:
+        start = app.run_.network.theta.copy()
+        await pilot.press("n", "n", "r")
+        await pilot.pause()
+        assert app.snapshot.epoch == 0 and np.array_equal(app.run_.network.theta, start)
+        await pilot.press("R")
+        await pilot.pause()
+        assert app.snapshot.epoch == 0 and not np.array_equal(app.run_.network.theta, start)
+        assert f"seed {app.run_.seed}" in status(app)
+
+
+async def test_open_shows_the_gallery_and_loads_a_scenario(shipped):
+    app = app_for(shipped)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("o")
+        await pilot.pause()
+        assert isinstance(app.screen, GalleryScreen)
+        options = app.screen.query_one(OptionList)
+        options.highlighted = [o.id for o in options.options].index("tutoring-chain")
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.scenario.title == "The tutoring chain" and "tutoring" in status(app).lower()
+
+
+async def test_gallery_path_input_reports_a_bad_file(shipped, tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text("format = 1\n")
+    app = BptuiApp()  # bptui with no scenario starts in the gallery
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert isinstance(app.screen, GalleryScreen)
+        app.screen.query_one("#gallery-path").value = str(bad)
+        app.screen.query_one("#gallery-path").focus()
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, GalleryScreen)
+        assert "bptui: " in str(app.screen.query_one("#gallery-error").render())
+        app.screen.query_one("#gallery-path").value = str(shipped["biscuit-factory"])
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.scenario.title == "The biscuit factory"
+
+
+async def test_help_lists_every_key_and_closes(shipped):
+    app = app_for(shipped)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        keys = [key for key, _ in app.screen.keys]
+        for key in ("space", "n", ".", "r", "R", "o", "?", "q", "l", "b", "u", "h", "s", "L", "p", "P"):
+            assert key in keys
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not isinstance(app.screen, HelpScreen)
+
+
+async def test_every_action_is_in_the_command_palette(shipped):
+    app = app_for(shipped)
+    async with app.run_test(size=(80, 24)):
+        titles = [command.title for command in app.get_system_commands(app.screen)]
+        for key, title, _ in BptuiApp.ACTIONS.values():
+            assert f"{title} ({key})" in titles
+
+
+@pytest.mark.parametrize("key, panel", [("b", "blame"), ("u", "updates"), ("h", "hidden"), ("s", "story")])
+async def test_panels_are_one_key_away(shipped, key, panel):
+    app = app_for(shipped)
+    async with app.run_test(size=(80, 24)) as pilot:
+        assert app.query_one(LossPlot).display and app.query_one(LossPlot).region.height > 0
+        await pilot.press(key)
+        await pilot.pause()
+        assert app.query_one("#aside", ContentSwitcher).current == panel
+        assert app.query_one(f"#{panel}").region.height > 0
+        await pilot.press("l")
+        await pilot.pause()
+        assert app.query_one(LossPlot).region.height > 0
+
+
+async def test_large_terminals_show_more_at_once(shipped):
+    app = app_for(shipped)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        assert app.query_one(LossPlot).region.height > 0
+        assert app.query_one("#blame").region.height > 0
+
+
+async def test_log_scale_and_patterns(shipped):
+    app = app_for(shipped)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("n", "n", "L")
+        await pilot.pause()
+        assert app.query_one(LossPlot).log_scale
+        assert "pattern 00" in app.query_one("#network").border_title
+        await pilot.press("p")
+        await pilot.pause()
+        assert "pattern 01" in app.query_one("#network").border_title
+        await pilot.press("P", "P")
+        await pilot.pause()
+        assert "pattern 11" in app.query_one("#network").border_title
+
+
+async def test_cursor_shows_exact_values_of_a_weight(shipped):
+    app = app_for(shipped)
+    async with app.run_test(size=(80, 24)) as pilot:
+        detail = lambda: str(app.query_one("#network-detail").render())  # noqa: E731
+        assert detail().startswith("y (output)")
+        await pilot.press("down")
+        await pilot.pause()
+        w = app.snapshot.links[1].w
+        assert f"w(y ← h1) = {w[0, 0]:+.6f}" in detail()
+        await pilot.press("right")
+        await pilot.pause()
+        assert f"w(y ← h2) = {w[0, 1]:+.6f}" in detail()
+        await pilot.press("up")
+        await pilot.pause()
+        assert detail().startswith("y (output)")
+
+
+async def test_app_shows_the_same_shares_as_the_json(shipped):
+    app = app_for(shipped, "biscuit-factory-preservative")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        run = Run(load_scenario(shipped["biscuit-factory-preservative"]))
+        shares = blame_shares(run.network, run.inspect())
+        for name, share in shares.items():
+            assert app.snapshot.layer(name).share.tolist() == share.tolist()
+        await pilot.press("b")
+        await pilot.pause()
+        text = " ".join(str(app.query_one("#blame-text").render()).split())  # as read, wrapped or not
+        assert "saltiness's error: 80% traced back to dough" in text
+
+
+async def test_too_small_terminal_says_so(shipped):
+    app = app_for(shipped)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.resize_terminal(50, 12)
+        await pilot.pause()
+        assert app.query_one("#too-small").display
+        assert not app.query_one("#main").display
+        await pilot.resize_terminal(80, 24)
+        await pilot.pause()
+        assert not app.query_one("#too-small").display and app.query_one("#main").display
+
+
+async def test_a_diverging_run_pauses_with_a_message(shipped, tmp_path):
+    text = shipped["biscuit-factory"].read_text().replace("learning_rate = 0.05", "learning_rate = 100.0")
+    path = tmp_path / "hot.toml"
+    path.write_text(text)
+    app = BptuiApp(load_scenario(path))
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        await pilot.press("space")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert app.snapshot.status == "diverged" and "DIVERGED" in status(app)
+        assert any("diverged" in n.message for n in app._notifications)
+
+
+async def test_q_quits(shipped):
+    app = app_for(shipped)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("space")
+        await pilot.press("q")
+        await pilot.pause()
+    assert app.return_code == 0 and not app.running
+
+
+@pytest.mark.parametrize("theme", ["ansi-dark", "ansi-light", "textual-light"])
+async def test_every_panel_draws_in_other_themes(shipped, theme):
+    app = app_for(shipped)
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.theme = theme
+        for key in ("n", "b", "u", "h", "s", "full_stop", "full_stop"):
+            await pilot.press(key)
+            await pilot.pause()
+        assert "loss" in status(app)  # drawn, and no style the theme cannot express crashed it
+
+
+async def test_no_color_is_respected(shipped, monkeypatch):
+    monkeypatch.setenv("NO_COLOR", "1")
+    app = app_for(shipped)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("n", "b")
+        await pilot.pause()
+        assert app.no_color
+        # Signs stay readable without colour: the weights are drawn with + and -.
+        text = str(app.query_one(NetworkDiagram).render())
+        assert "+" in text and "-" in text

@@ -1,0 +1,40 @@
+"""Screenshots of the seed scenarios, compared with the accepted ones in __snapshots__.
+
+Snapshot tests are synchronous (pytest-textual-snapshot runs the app itself). Only
+deterministic keys are pressed: phase steps and whole updates, never timed training.
+After a deliberate change of the look: pytest tests/test_snapshots.py --snapshot-update,
+then read snapshot_report.html before committing the new SVGs.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from bptui.app.app import BptuiApp
+from bptui.core.scenario import load_scenario
+
+SEEDS = ["biscuit-factory", "biscuit-factory-preservative", "tutoring-chain", "xor"]
+# After these keys the blame has travelled part of the way back: the phase is on screen.
+KEYS = {
+    "biscuit-factory": ["full_stop"] * 6,
+    "biscuit-factory-preservative": ["full_stop"] * 7,
+    "tutoring-chain": ["full_stop"] * 5,
+    "xor": ["n"] * 3 + ["full_stop"] * 3,
+}
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=["80x24", "120x40"])
+@pytest.mark.parametrize("name", SEEDS)
+def test_seed_scenario(snap_compare, shipped, name, size):
+    app = BptuiApp(load_scenario(shipped[name]))
+    assert snap_compare(app, press=KEYS[name], terminal_size=size)
+
+
+def test_blame_panel(snap_compare, shipped):
+    app = BptuiApp(load_scenario(shipped["biscuit-factory-preservative"]))
+    assert snap_compare(app, press=["b"], terminal_size=(80, 24))
+
+
+def test_too_small(snap_compare, shipped):
+    app = BptuiApp(load_scenario(shipped["xor"]))
+    assert snap_compare(app, terminal_size=(50, 12))
