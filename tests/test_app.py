@@ -264,7 +264,7 @@ async def test_app_shows_the_same_shares_as_the_json(shipped):
             assert app.snapshot.layer(name).share.tolist() == share.tolist()
         await pilot.press("b")
         await pilot.pause()
-        text = " ".join(str(app.query_one("#blame-text").render()).split())  # as read, wrapped or not
+        text = " ".join(app.query_one("#blame").text.split())  # as read, wrapped or not
         assert "saltiness's error: 80% traced back to dough" in text
 
 

@@ -22,12 +22,13 @@ from textual.widgets import ContentSwitcher, Footer, Markdown, Static
 
 from bptui.app.screens.gallery import GalleryScreen
 from bptui.app.screens.help import HelpScreen
-from bptui.app.widgets.blame import BlamePanel
-from bptui.app.widgets.hidden import HiddenPanel
+from bptui.app.widgets.blame import blame_text
+from bptui.app.widgets.hidden import hidden_text
 from bptui.app.widgets.loss import LossPlot
 from bptui.app.widgets.network import NetworkView
 from bptui.app.widgets.status import StatusLine
-from bptui.app.widgets.updates import UpdatesPanel
+from bptui.app.widgets.textview import TextPanel
+from bptui.app.widgets.updates import updates_text
 from bptui.core.scenario import MAX_SEED, Scenario
 from bptui.core.snapshot import Snapshot, take_snapshot
 from bptui.core.stepper import Stepper
@@ -132,9 +133,9 @@ class BptuiApp(App):
             with Vertical(id="side"):
                 yield LossPlot(id="loss")
                 with ContentSwitcher(id="aside", initial="blame"):
-                    yield BlamePanel(id="blame")
-                    yield UpdatesPanel(id="updates")
-                    yield HiddenPanel(id="hidden")
+                    yield TextPanel(blame_text, id="blame")
+                    yield TextPanel(updates_text, id="updates")
+                    yield TextPanel(hidden_text, id="hidden")
                     with VerticalScroll(id="story"):
                         yield Markdown(id="story-text")
         yield StatusLine(id="status")
@@ -183,12 +184,8 @@ class BptuiApp(App):
             self.query_one(StatusLine).show(s, self.phase, self.rate)
             self.query_one(NetworkView).show(s, self.pattern)
             aside = self.query_one("#aside", ContentSwitcher).current
-            if aside == "blame":
-                self.query_one(BlamePanel).show(s)
-            elif aside == "updates":
-                self.query_one(UpdatesPanel).show(s)
-            elif aside == "hidden":
-                self.query_one(HiddenPanel).show(s)
+            if aside != "story":  # only the panel on screen is drawn
+                self.query_one(f"#{aside}", TextPanel).show(s)
             now = time.monotonic()
             if force_plot or not self.running or now - self._last_plot >= 1 / PLOT_HZ:
                 self._last_plot = now
@@ -318,7 +315,12 @@ class BptuiApp(App):
             self.load(scenario)
 
     def action_help(self) -> None:
-        self.push_screen(HelpScreen([(key, f"{title}: {text}") for key, title, text in self.ACTIONS.values()]))
+        keys = [(key, f"{title}: {text}") for key, title, text in self.ACTIONS.values()]
+        keys += [("arrows", "Move the cursor over units and weights; the line below the network "
+                            "gives the exact values"),
+                 ("tab", "Move between the network and the side panel (the arrows then scroll it)"),
+                 ("ctrl+p", "The command palette: every action, and the themes")]
+        self.push_screen(HelpScreen(keys))
 
     async def action_quit(self) -> None:
         self.stop_training()

@@ -9,10 +9,8 @@ from __future__ import annotations
 import textwrap
 
 from rich.text import Text
-from textual.containers import VerticalScroll
 
-from bptui.app.glyphs import bar, compact, palette
-from bptui.app.widgets.textview import TextView
+from bptui.app.glyphs import bar, compact
 from bptui.core.snapshot import Snapshot
 
 BAR_WIDTH = 6
@@ -61,24 +59,3 @@ def blame_text(snapshot: Snapshot, colors: dict, width: int = 40) -> Text:
     out.append("\n" + "\n".join(textwrap.wrap(note, max(width, 16))), style=muted)
     return out
 
-
-class BlamePanel(VerticalScroll):
-    DEFAULT_CSS = """
-    BlamePanel > TextView {
-        width: auto;
-        padding: 0 1;
-    }
-    """
-
-    def compose(self):
-        yield TextView(id="blame-text")
-
-    _snapshot: Snapshot | None = None
-
-    def show(self, snapshot: Snapshot) -> None:
-        self._snapshot = snapshot
-        self.query_one("#blame-text", TextView).set_text(blame_text(snapshot, palette(self.app), self.size.width - 2))
-
-    def on_resize(self) -> None:  # the sentences wrap to the panel's width
-        if self._snapshot is not None:
-            self.show(self._snapshot)

@@ -7,14 +7,12 @@ come to signal, pattern by pattern.
 from __future__ import annotations
 
 from rich.text import Text
-from textual.containers import ScrollableContainer
 
-from bptui.app.glyphs import shade, palette
-from bptui.app.widgets.textview import TextView
+from bptui.app.glyphs import shade
 from bptui.core.snapshot import Snapshot
 
 
-def hidden_text(snapshot: Snapshot, colors: dict) -> Text:
+def hidden_text(snapshot: Snapshot, colors: dict, width: int = 40) -> Text:
     muted = colors["muted"]
     accent = colors["accent"]
     senders = {link.sender for link in snapshot.links}
@@ -44,17 +42,3 @@ def hidden_text(snapshot: Snapshot, colors: dict) -> Text:
     out.append("shade: activation, from 0 (blank)\nto 1 (full block)", style=muted)
     return out
 
-
-class HiddenPanel(ScrollableContainer):
-    DEFAULT_CSS = """
-    HiddenPanel > TextView {
-        width: auto;
-        padding: 0 1;
-    }
-    """
-
-    def compose(self):
-        yield TextView(id="hidden-text")
-
-    def show(self, snapshot: Snapshot) -> None:
-        self.query_one("#hidden-text", TextView).set_text(hidden_text(snapshot, palette(self.app)))

@@ -8,9 +8,15 @@ the old one and marks just those (or everything, when the shape changed).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from rich.text import Text
+from textual.containers import ScrollableContainer
 from textual.geometry import Region, Size
 from textual.widget import Widget
+
+from bptui.app.glyphs import palette
+from bptui.core.snapshot import Snapshot
 
 
 class TextView(Widget):
@@ -49,3 +55,37 @@ class TextView(Widget):
 
     def render(self) -> Text:
         return self._text
+
+
+class TextPanel(ScrollableContainer):
+    """A scrollable panel whose text a function draws from a snapshot.
+
+    ``draw(snapshot, colours, width)`` returns the text; it is drawn again when the
+    panel is resized, so sentences wrap to the panel's width.
+    """
+
+    DEFAULT_CSS = """
+    TextPanel {
+        scrollbar-size-vertical: 1;
+    }
+    """
+
+    def __init__(self, draw: Callable[[Snapshot, dict, int], Text], **kwargs) -> None:
+        super().__init__(**kwargs)
+        self._draw = draw
+        self._snapshot: Snapshot | None = None
+
+    def compose(self):
+        yield TextView()
+
+    @property
+    def text(self) -> str:
+        return self.query_one(TextView)._text.plain
+
+    def show(self, snapshot: Snapshot) -> None:
+        self._snapshot = snapshot
+        self.query_one(TextView).set_text(self._draw(snapshot, palette(self.app), max(self.size.width - 3, 16)))
+
+    def on_resize(self) -> None:
+        if self._snapshot is not None:
+            self.show(self._snapshot)

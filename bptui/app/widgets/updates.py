@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 from rich.text import Text
-from textual.containers import VerticalScroll
 
-from bptui.app.glyphs import compact, palette
-from bptui.app.widgets.textview import TextView
+from bptui.app.glyphs import compact
 from bptui.core.snapshot import Snapshot
 
 MOVERS = 5
@@ -30,7 +28,7 @@ def changes(snapshot: Snapshot) -> list[tuple[str, float, float]]:
     return rows
 
 
-def updates_text(snapshot: Snapshot, colors: dict) -> Text:
+def updates_text(snapshot: Snapshot, colors: dict, width: int = 40) -> Text:
     positive, negative = colors["positive"], colors["negative"]
     muted = colors["muted"]
     rows = changes(snapshot)
@@ -57,17 +55,3 @@ def updates_text(snapshot: Snapshot, colors: dict) -> Text:
         line(*row)
     return out
 
-
-class UpdatesPanel(VerticalScroll):
-    DEFAULT_CSS = """
-    UpdatesPanel > TextView {
-        width: auto;
-        padding: 0 1;
-    }
-    """
-
-    def compose(self):
-        yield TextView(id="updates-text")
-
-    def show(self, snapshot: Snapshot) -> None:
-        self.query_one("#updates-text", TextView).set_text(updates_text(snapshot, palette(self.app)))
