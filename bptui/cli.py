@@ -118,7 +118,7 @@ class _Progress:
         self.last = now
         done = run.epoch / self.total
         bar = "#" * int(30 * done)
-        sys.stderr.write(f"\r[{bar:<30}] epoch {run.epoch}/{self.total}  loss {run.losses[-1]:.4g} ")
+        sys.stderr.write(f"\r[{bar:<30}] epoch {run.epoch}/{self.total}  loss {run.history.last:.4g} ")
         if run.status is not None:
             sys.stderr.write("\n")
         sys.stderr.flush()
@@ -140,7 +140,7 @@ def cmd_train(args) -> int:
     if args.json:
         print(dumps(train_report(run)))
         return 0
-    last = run.losses[-1] if run.losses else float("nan")
+    last = run.history.last if run.history.count else float("nan")
     outcome = {
         CONVERGED: f"converged after {run.epoch} epochs (loss {last:.4g} < {scenario.training.error_criterion:g})",
         DIVERGED: f"diverged at epoch {run.epoch}: the loss or a weight is no longer a finite number; "

@@ -573,3 +573,20 @@ def test_online_shuffled_order_is_seeded(write_scenario):
     assert losses_c != losses_a
     for order in orders_c:
         assert sorted(order) == list(range(8))
+
+
+def test_a_limited_loss_history_stays_bounded_and_evenly_spaced():
+    from bptui.core.training import LossHistory
+
+    history = LossHistory(limit=100)
+    for epoch in range(1, 100_001):
+        history.append(float(epoch))
+    assert history.count == 100_000 and history.last == 100_000.0
+    assert 100 <= len(history.values) < 200
+    steps = np.diff(history.epochs)
+    assert history.epochs[0] == 1 and np.all(steps == history.stride)
+    assert history.values == [float(e) for e in history.epochs]  # each loss with its own epoch
+    unlimited = LossHistory()
+    for epoch in range(1, 1001):
+        unlimited.append(float(epoch))
+    assert unlimited.epochs == list(range(1, 1001))

@@ -9,6 +9,8 @@ terminal link is never flooded. A paused app redraws nothing and sends nothing.
 from __future__ import annotations
 
 import random
+import select
+import sys
 import threading
 import time
 
@@ -37,7 +39,7 @@ from bptui.core.training import DIVERGED, Run
 CHUNK_SECONDS = 0.03  # the worker trains this long between two snapshots
 TEXT_HZ = 5  # the most redraws a second of the text panels
 PLOT_HZ = 2  # ...and of the loss plot, which costs most bytes
-ASIDE = ("blame", "updates", "hidden", "story")
+HISTORY = 5000  # the loss of at most about twice this many epochs is kept: memory stays flat
 
 
 class Progress(Message):
@@ -144,17 +146,26 @@ class BptuiApp(App):
     def on_mount(self) -> None:
         self.query_one("#aside").border_title = "blame"
         self.set_interval(1 / TEXT_HZ, self._redraw)
+        if not self.is_headless:
+            self.set_interval(0.5, self._check_terminal)
         if self.scenario is not None:
             self.load(self.scenario, self.initial_seed)
         else:
             self.push_screen(GalleryScreen(can_cancel=False), self._opened)
+
+    def _check_terminal(self) -> None:
+        """Leave when the terminal has gone (a dropped SSH link), even if SIGHUP is ignored
+        (nohup), so no orphan keeps a core busy training for nobody."""
+        if terminal_gone():
+            self._halt.set()
+            self.exit(return_code=1)
 
     # The run
 
     def load(self, scenario: Scenario, seed: int | None = None) -> None:
         self.stop_training()
         self.scenario = scenario
-        self.run_ = Run(scenario, seed=seed)
+        self.run_ = Run(scenario, seed=seed, history=HISTORY)
         self.stepper = Stepper(self.run_)
         self.pattern = 0
         self.title = f"bptui · {scenario.title}"
@@ -351,6 +362,16 @@ class BptuiApp(App):
         yield from super().get_system_commands(screen)
         for action, (key, title, text) in self.ACTIONS.items():
             yield SystemCommand(f"{title} ({key})", text, lambda action=action: self.run_action(action))
+
+
+def terminal_gone() -> bool:
+    """Whether the terminal on stdin has hung up."""
+    try:
+        poller = select.poll()
+        poller.register(sys.__stdin__.fileno(), select.POLLHUP)
+        return any(events & (select.POLLHUP | select.POLLERR | select.POLLNVAL) for _, events in poller.poll(0))
+    except (OSError, ValueError, AttributeError):
+        return True
 
 
 def run_app(scenario: Scenario | None = None, seed: int | None = None) -> int:

@@ -14,7 +14,7 @@ import numpy as np
 
 from bptui.core.blame import blame_shares
 from bptui.core.network import Pass
-from bptui.core.training import Run
+from bptui.core.training import LossHistory, Run
 
 CURVE_POINTS = 2000  # at most this many points of the loss curve in a snapshot
 
@@ -70,15 +70,18 @@ class Snapshot:
         return next(layer for layer in self.layers if layer.name == name)
 
 
-def loss_curve(losses: list[float], points: int = CURVE_POINTS) -> tuple[np.ndarray, np.ndarray]:
-    """The loss per epoch, thinned to at most about ``points`` evenly spaced epochs (the
-    last one always included)."""
-    n = len(losses)
-    stride = max(1, -(-n // points))
-    index = list(range(0, n, stride))
-    if index and index[-1] != n - 1:
-        index.append(n - 1)
-    return np.array(index, dtype=np.int64) + 1, np.array([losses[i] for i in index], dtype=np.float64)
+def loss_curve(history: LossHistory, points: int = CURVE_POINTS) -> tuple[np.ndarray, np.ndarray]:
+    """The loss curve thinned to at most about ``points`` evenly spaced epochs, ending
+    with the last epoch run."""
+    epochs, values = history.epochs, history.values
+    stride = max(1, -(-len(values) // points))
+    index = list(range(0, len(values), stride))
+    xs = [epochs[i] for i in index]
+    ys = [values[i] for i in index]
+    if history.count and (not xs or xs[-1] != history.count):
+        xs.append(history.count)
+        ys.append(history.last)
+    return np.array(xs, dtype=np.int64), np.array(ys, dtype=np.float64)
 
 
 def take_snapshot(run: Run, p: Pass | None, phase: str) -> Snapshot:
@@ -118,8 +121,8 @@ def _take(run: Run, p: Pass | None, phase: str) -> Snapshot:
         links.append(LinkState(link.sender.name, link.receiver.name, link.w.copy(),
                                None if link.grad is None else link.grad.copy(), change))
     pass_loss = None if p is None or p.E is None else float(p.E)
-    loss = run.losses[-1] if run.losses else pass_loss
-    curve_epochs, curve_loss = loss_curve(run.losses)
+    loss = run.history.last if run.history.count else pass_loss
+    curve_epochs, curve_loss = loss_curve(run.history)
     lr, momentum, decay = run.settings(max(run.epoch, 1))
     names = tuple(n for n, held in zip(run.scenario.data.names, run.scenario.data.test) if not held)
     return Snapshot(run.scenario.title, run.seed, run.epoch, run.status, phase, loss, pass_loss,

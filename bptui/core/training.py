@@ -47,11 +47,44 @@ def training_arrays(scenario: Scenario, which: np.ndarray):
     return x, np.where(missing, 0.0, t), care
 
 
+class LossHistory:
+    """The loss of every epoch, or, with a limit, of evenly spaced epochs.
+
+    A long session in the app must not grow without bound: when a limited history is
+    full, every other point is dropped and from then on only every other epoch is
+    kept, so a million epochs take no more memory than a thousand. The last loss is
+    always known.
+    """
+
+    def __init__(self, limit: int | None = None):
+        self.limit = limit
+        self.epochs: list[int] = []  # the epochs kept, counted from 1
+        self.values: list[float] = []
+        self.stride = 1
+        self.count = 0
+        self.last: float | None = None
+
+    def append(self, loss: float) -> None:
+        self.count += 1
+        self.last = loss
+        if (self.count - 1) % self.stride:
+            return
+        self.epochs.append(self.count)
+        self.values.append(loss)
+        if self.limit is not None and len(self.values) >= 2 * self.limit:
+            self.epochs = self.epochs[::2]
+            self.values = self.values[::2]
+            self.stride *= 2
+
+
 class Run:
     """One training run: the weights, their last changes (for momentum) and the losses so far."""
 
-    def __init__(self, scenario: Scenario, seed: int | None = None, max_epochs: int | None = None):
+    def __init__(self, scenario: Scenario, seed: int | None = None, max_epochs: int | None = None,
+                 history: int | None = None):
+        """``history``: keep at most about twice this many epochs' losses (None: every one)."""
         self.scenario = scenario
+        self.history_limit = history
         self.training = scenario.training
         self.max_epochs = self.training.epochs if max_epochs is None else max_epochs
         self.network = Network(scenario)
@@ -67,7 +100,7 @@ class Run:
         init_weights(self.network, self.scenario, self.seed)
         self.dw[...] = 0.0
         self.epoch = 0
-        self.losses: list[float] = []
+        self.history = LossHistory(self.history_limit)
         self.status: str | None = None  # CONVERGED, MAX_EPOCHS or DIVERGED once finished
         self._shuffle = np.random.default_rng([self.seed, 1])
         self._order = None  # this epoch's pattern order, while an epoch is under way
@@ -129,7 +162,7 @@ class Run:
         E = self._E
         self._order = None
         self.epoch += 1
-        self.losses.append(E)
+        self.history.append(E)
         if not (math.isfinite(E) and math.isfinite(float(self.network.theta.sum()))):
             self.status = DIVERGED
         elif E < self.training.error_criterion:
@@ -137,13 +170,18 @@ class Run:
         elif self.epoch >= self.max_epochs:
             self.status = MAX_EPOCHS
 
+    @property
+    def losses(self) -> list[float]:
+        """The loss of every epoch so far (of the epochs kept, when the history is limited)."""
+        return self.history.values
+
     def train_epoch(self) -> float:
         """Run (the rest of) one epoch; return its loss."""
         while True:
             p = self.step(*self.next_patterns())
             self.record(p.E)
             if self._order is None:
-                return self.losses[-1]
+                return self.history.last
 
     def train(self, on_epoch=None) -> str:
         """Train until converged, diverged or out of epochs; return the status."""

@@ -67,6 +67,7 @@ class TextPanel(ScrollableContainer):
     DEFAULT_CSS = """
     TextPanel {
         scrollbar-size-vertical: 1;
+        scrollbar-gutter: stable;  /* a scrollbar coming and going must not change the width */
     }
     """
 
@@ -74,6 +75,7 @@ class TextPanel(ScrollableContainer):
         super().__init__(**kwargs)
         self._draw = draw
         self._snapshot: Snapshot | None = None
+        self._width = 0
 
     def compose(self):
         yield TextView()
@@ -84,8 +86,10 @@ class TextPanel(ScrollableContainer):
 
     def show(self, snapshot: Snapshot) -> None:
         self._snapshot = snapshot
+        self._width = self.size.width
         self.query_one(TextView).set_text(self._draw(snapshot, palette(self.app), max(self.size.width - 3, 16)))
 
     def on_resize(self) -> None:
-        if self._snapshot is not None:
+        # Only a new width changes the wrapping; redrawing on every resize could feed a loop.
+        if self._snapshot is not None and self.size.width != self._width:
             self.show(self._snapshot)
