@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from textual.widgets import ContentSwitcher, OptionList
+from textual.widgets import ContentSwitcher, Input, OptionList, Static
 
 from bptui.app.app import BptuiApp
+from bptui.app.screens.dialogs import DivergedScreen, SaveScreen
 from bptui.app.screens.gallery import GalleryScreen
 from bptui.app.screens.help import HelpScreen
 from bptui.app.widgets.loss import LossPlot
@@ -185,7 +186,8 @@ async def test_help_lists_every_key_and_closes(shipped):
         await pilot.pause()
         assert isinstance(app.screen, HelpScreen)
         keys = [key for key, _ in app.screen.keys]
-        for key in ("space", "n", ".", "r", "R", "o", "?", "q", "l", "b", "u", "h", "s", "L", "p", "P"):
+        for key in ("space", "n", ".", "r", "R", "o", "w", "ctrl+r", "-", "?", "q", "l", "b", "u", "h", "s", "L", "p",
+                    "P", "arrows", "tab"):
             assert key in keys
         await pilot.press("escape")
         await pilot.pause()
@@ -245,10 +247,10 @@ async def test_cursor_shows_exact_values_of_a_weight(shipped):
         await pilot.press("down")
         await pilot.pause()
         w = app.snapshot.links[1].w
-        assert f"w(y ← h1) = {w[0, 0]:+.6f}" in detail()
+        assert f"w(y ← h1) = {w[0, 0]:+.6g}" in detail()
         await pilot.press("right")
         await pilot.pause()
-        assert f"w(y ← h2) = {w[0, 1]:+.6f}" in detail()
+        assert f"w(y ← h2) = {w[0, 1]:+.6g}" in detail()
         await pilot.press("up")
         await pilot.pause()
         assert detail().startswith("y (output)")
@@ -280,17 +282,67 @@ async def test_too_small_terminal_says_so(shipped):
         assert not app.query_one("#too-small").display and app.query_one("#main").display
 
 
-async def test_a_diverging_run_pauses_with_a_message(shipped, tmp_path):
+async def test_a_diverging_run_pauses_and_offers_a_lower_rate(shipped, tmp_path):
     text = shipped["biscuit-factory"].read_text().replace("learning_rate = 0.05", "learning_rate = 100.0")
     path = tmp_path / "hot.toml"
     path.write_text(text)
     app = BptuiApp(load_scenario(path))
-    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+    async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("space")
         await app.workers.wait_for_complete()
         await pilot.pause()
         assert app.snapshot.status == "diverged" and "DIVERGED" in status(app)
-        assert any("diverged" in n.message for n in app._notifications)
+        assert isinstance(app.screen, DivergedScreen)
+        assert "learning rate (100) is too large" in str(app.screen.query_one(Static).render())
+        await pilot.press("minus")
+        await pilot.pause()
+        assert not isinstance(app.screen, DivergedScreen)
+        assert app.run_.settings(1)[0] == 50.0 and app.snapshot.epoch == 0 and app.snapshot.status is None
+
+
+async def test_save_writes_the_state_and_asks_before_overwriting(shipped, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    app = app_for(shipped)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("n", "n", "n", "w")
+        await pilot.pause()
+        assert isinstance(app.screen, SaveScreen)
+        assert app.screen.query_one(Input).value == "xor-epoch3.toml"
+        await pilot.press("enter")
+        await pilot.pause()
+        saved = tmp_path / "xor-epoch3.toml"
+        assert np.array_equal(Run(load_scenario(saved)).network.theta, app.run_.network.theta)
+        saved.write_text("old")
+        await pilot.press("w", "enter")  # the file exists now: the first enter only warns
+        await pilot.pause()
+        assert isinstance(app.screen, SaveScreen) and saved.read_text() == "old"
+        assert "exists" in str(app.screen.query_one("#save-warning").render())
+        await pilot.press("enter")
+        await pilot.pause()
+        assert not isinstance(app.screen, SaveScreen) and saved.read_text().startswith("format = 1")
+
+
+async def test_an_edited_file_changes_nothing_until_reloaded(shipped, tmp_path):
+    path = tmp_path / "xor.toml"
+    path.write_text(shipped["xor"].read_text())
+    app = BptuiApp(load_scenario(path))
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        await pilot.press("n", "n")
+        await pilot.pause()
+        theta = app.run_.network.theta.copy()
+        path.write_text("format = 1\n[scenario]\ntitle = 42\n")  # broken while open
+        await pilot.press("ctrl+r")
+        await pilot.pause()
+        assert app.snapshot.epoch == 2 and np.array_equal(app.run_.network.theta, theta)
+        assert any("Not reloaded" in n.message for n in app._notifications)
+        path.unlink()  # deleted while open
+        await pilot.press("ctrl+r", "n")
+        await pilot.pause()
+        assert app.snapshot.epoch == 3
+        path.write_text(shipped["xor"].read_text().replace('title = "XOR"', 'title = "XOR, edited"'))
+        await pilot.press("ctrl+r")
+        await pilot.pause()
+        assert app.scenario.title == "XOR, edited" and app.snapshot.epoch == 0
 
 
 async def test_q_quits(shipped):

@@ -13,6 +13,7 @@ import select
 import sys
 import threading
 import time
+from pathlib import Path
 
 import numpy as np
 from textual import work
@@ -22,6 +23,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.widgets import ContentSwitcher, Footer, Markdown, Static
 
+from bptui.app.screens.dialogs import DivergedScreen, SaveScreen
 from bptui.app.screens.gallery import GalleryScreen
 from bptui.app.screens.help import HelpScreen
 from bptui.app.widgets.blame import blame_text
@@ -31,7 +33,9 @@ from bptui.app.widgets.network import NetworkView
 from bptui.app.widgets.status import StatusLine
 from bptui.app.widgets.textview import TextPanel
 from bptui.app.widgets.updates import updates_text
-from bptui.core.scenario import MAX_SEED, Scenario
+from bptui.core.errors import InputError
+from bptui.core.save import scenario_toml, write_atomic
+from bptui.core.scenario import MAX_SEED, Scenario, load_scenario, scale_learning_rate
 from bptui.core.snapshot import Snapshot, take_snapshot
 from bptui.core.stepper import Stepper
 from bptui.core.training import DIVERGED, Run
@@ -76,6 +80,9 @@ class BptuiApp(App):
         Binding("r", "reset", "Reset", id="reset"),
         Binding("R", "new_seed", "New seed", id="new-seed", show=False),
         Binding("o", "open", "Open", id="open"),
+        Binding("w", "save", "Save", id="save", show=False),
+        Binding("ctrl+r", "reload", "Reload", id="reload", show=False),
+        Binding("minus", "lower_rate", "Halve rate", id="lower-rate", show=False, key_display="-"),
         Binding("question_mark", "help", "Help", id="help", key_display="?"),
         Binding("q", "quit", "Quit", id="quit"),
         Binding("l", "panel('loss')", "Loss", id="panel-loss", show=False),
@@ -96,6 +103,9 @@ class BptuiApp(App):
         "reset": ("r", "Reset", "Back to the same starting weights (same seed)"),
         "new_seed": ("R", "New seed", "Start again from new random starting weights"),
         "open": ("o", "Open a scenario", "The gallery of shipped scenarios, or a file"),
+        "save": ("w", "Save", "Write the current state as a scenario file (its weights become the starting weights)"),
+        "reload": ("ctrl+r", "Reload the file", "Read the scenario file again (a failed reload keeps everything)"),
+        "lower_rate": ("-", "Halve the learning rate", "Halve every learning rate and reset"),
         "panel('loss')": ("l", "Show the loss plot", "The error over epochs"),
         "panel('blame')": ("b", "Show the blame", "Each unit's blame signal and share of the blame"),
         "panel('updates')": ("u", "Show the updates", "The last change of every weight, biggest movers first"),
@@ -261,9 +271,14 @@ class BptuiApp(App):
         if was_running or self.phase == "running":
             self._rest("paused")
             if self.run_.status == DIVERGED:
-                self.notify("The run diverged: the loss or a weight is no longer a finite number. "
-                            "The learning rate is too large for this network: press r to reset.",
-                            severity="error", timeout=10)
+                self.push_screen(DivergedScreen(self.run_.epoch, self.run_.settings(self.run_.epoch)[0]),
+                                 self._after_divergence)
+
+    def _after_divergence(self, choice: str | None) -> None:
+        if choice == "reset":
+            self.action_reset()
+        elif choice == "lower":
+            self.action_lower_rate()
 
     # Actions
 
@@ -320,6 +335,45 @@ class BptuiApp(App):
         if self.run_ is not None:
             self._rest("paused")
         self.push_screen(GalleryScreen(can_cancel=self.run_ is not None), self._opened)
+
+    def action_save(self) -> None:
+        if self.run_ is None:
+            return
+        self.stop_training()
+        self._rest("paused")
+        if self.run_.status == DIVERGED:
+            self.notify("Not saved: the run diverged, so its weights are not finite numbers.", severity="error")
+            return
+        source = self.scenario.path
+        stem = source.stem if source is not None else "scenario"
+        self.push_screen(SaveScreen(Path(f"{stem}-epoch{self.run_.epoch}.toml")), self._save)
+
+    def _save(self, path: Path | None) -> None:
+        if path is None:
+            return
+        try:
+            write_atomic(path, scenario_toml(self.run_, path))
+        except OSError as e:
+            self.notify(f"Not saved: {path}: {e.strerror or e}", severity="error", timeout=10)
+            return
+        self.notify(f"Saved: {path}")
+
+    def action_reload(self) -> None:
+        if self.scenario is None or self.scenario.path is None:
+            return
+        try:
+            scenario = load_scenario(self.scenario.path)
+        except InputError as e:
+            self.notify("Not reloaded; nothing changed.\n" + "\n".join(e.lines()[:5]),
+                        severity="error", timeout=15)
+            return
+        self.load(scenario, self.run_.seed)
+        self.notify(f"Reloaded {self.scenario.path}")
+
+    def action_lower_rate(self) -> None:
+        if self.run_ is not None:
+            self.load(scale_learning_rate(self.scenario, 0.5), self.run_.seed)
+            self.notify(f"Learning rate halved to {self.scenario.training.learning_rate:g}; back to the start.")
 
     def _opened(self, scenario: Scenario | None) -> None:
         if scenario is not None:

@@ -26,6 +26,18 @@ def number(x: float | None, width: int = 8, digits: int = 4) -> str:
     return text.rjust(width)
 
 
+def fixed(x: float | None, width: int = 7) -> str:
+    """An unsigned-style number in ``width`` characters: 0.5071, or 1.2e+08 when it is huge."""
+    if x is None:
+        return "·".rjust(width)
+    if not math.isfinite(x):
+        return ("nan" if math.isnan(x) else "inf" if x > 0 else "-inf").rjust(width)
+    text = f"{x:.4f}"
+    if len(text) > width:
+        text = f"{x:.1e}"
+    return text.rjust(width)
+
+
 def sign_style(x: float, positive: str, negative: str) -> str:
     return positive if x >= 0 else negative
 

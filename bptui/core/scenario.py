@@ -17,7 +17,7 @@ import re
 import stat
 import tomllib
 from array import array
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -780,3 +780,13 @@ def _read_csv(r: _Reader, base: Path, file: str, n_in: int, n_out: int, n_units:
         return bad(reader.line_num, f"not valid CSV: {e}")
     table = np.frombuffer(values, dtype=np.float64).reshape(count, width - named)
     return (names if named else None), table[:, :n_in].copy(), table[:, n_in:].copy()
+
+
+def scale_learning_rate(scenario: Scenario, factor: float) -> Scenario:
+    """The same scenario with every learning rate (the base and each schedule entry's)
+    multiplied by ``factor``: what "lower the learning rate" means after a divergence."""
+    t = scenario.training
+    schedule = tuple(replace(stage, learning_rate=None if stage.learning_rate is None
+                             else stage.learning_rate * factor) for stage in t.schedule)
+    training = replace(t, learning_rate=t.learning_rate * factor, schedule=schedule)
+    return replace(scenario, training=training)

@@ -18,7 +18,7 @@ from textual.geometry import Region
 from textual.message import Message
 from textual.widgets import Static
 
-from bptui.app.glyphs import bar, number, palette, weight_cell
+from bptui.app.glyphs import bar, fixed, number, palette, weight_cell
 from bptui.app.widgets.textview import TextView
 from bptui.core.snapshot import Snapshot
 from bptui.core.stepper import BACKWARD, FORWARD, LOSS, UPDATE
@@ -144,7 +144,7 @@ class NetworkDiagram(TextView, can_focus=True):
                 row = Text("▸ " if selected else "  ")
                 row.append(_short(unit, NAME_WIDTH).ljust(NAME_WIDTH), style="reverse" if selected else "")
                 a = None if layer.a is None else float(layer.a[self.pattern, k])
-                row.append(" a" + ("      ·" if a is None else f"{a:7.4f}"[:7]))
+                row.append(" a" + fixed(a, 7))
                 if not layer.is_input:
                     d = None if layer.delta is None else float(layer.delta[self.pattern, k])
                     row.append(" δ")
@@ -265,12 +265,12 @@ def describe(diagram: NetworkDiagram) -> Text:
         parts = [f"{layer.units[k]} ({layer.name})"]
         if layer.a is not None:
             if layer.net is not None:
-                parts.append(f"net {float(layer.net[p, k]):+.5f}")
-            parts.append(f"a {float(layer.a[p, k]):.5f}")
+                parts.append(f"net {float(layer.net[p, k]):+.6g}")
+            parts.append(f"a {float(layer.a[p, k]):+.6g}")
         if not layer.is_input:
             parts.append("δ " + ("not computed yet" if layer.delta is None else f"{float(layer.delta[p, k]):+.5g}"))
             if layer.bias is not None:
-                parts.append(f"bias {float(layer.bias[k]):+.5f}")
+                parts.append(f"bias {float(layer.bias[k]):+.6g}")
                 if layer.bias_grad is not None and layer.delta is not None:
                     parts.append(f"dE/db {float(layer.bias_grad[k]):+.5g}")
                 if layer.bias_change is not None:
@@ -282,7 +282,7 @@ def describe(diagram: NetworkDiagram) -> Text:
     j, i = item.row, min(diagram.column, item.columns - 1)
     receiver = s.layer(link.receiver).units[j]
     sender = s.layer(link.sender).units[i]
-    parts = [f"w({receiver} ← {sender}) = {float(link.w[j, i]):+.6f}"]
+    parts = [f"w({receiver} ← {sender}) = {float(link.w[j, i]):+.6g}"]
     if link.grad is None:
         parts.append("frozen")
     elif s.layer(link.receiver).delta is None:
