@@ -25,7 +25,8 @@ COMMANDS = ("list", "check", "inspect", "train")
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message):  # one line, exit 2, as for every other bad input
-        raise InputError(self.prog, [Problem(f"{message} (see '{self.prog} --help')")])
+        raise InputError(self.prog.removeprefix("bptui").strip() or "usage",
+                         [Problem(f"{message} (see '{self.prog} --help')")])
 
 
 def _whole(low: int, high: int):
@@ -65,10 +66,10 @@ def _load(name_or_path: str):
 
 
 def cmd_list(args) -> int:
-    scenarios = catalog.builtin()
-    width = max(len(name) for name in scenarios)
-    for name, path in scenarios.items():
-        print(f"{name:<{width}}  {load_scenario(path).summary}")
+    summaries = catalog.summaries()
+    width = max(len(name) for name in summaries)
+    for name, summary in summaries.items():
+        print(f"{name:<{width}}  {summary}")
     return 0
 
 
@@ -91,7 +92,8 @@ def cmd_inspect(args) -> int:
     if args.json:
         print(dumps(report))
         return 0
-    print(f"{report['scenario']}: one pass over {len(report['patterns'])} training patterns "
+    count = len(report["patterns"])
+    print(f"{report['scenario']}: one pass over {count} training pattern{'s' * (count != 1)} "
           f"at the starting weights (seed {run.seed}): loss {report['loss']:.6g}")
     rows = [(name, unit, "-" if layer["bias"] is None else f"{layer['bias'][k]:.4f}",
              f"{sum(row[k] for row in layer['delta']):.4g}", f"{layer['blame'][k]:.0%}")
@@ -145,7 +147,8 @@ def cmd_train(args) -> int:
         CONVERGED: f"converged after {run.epoch} epochs (loss {last:.4g} < {scenario.training.error_criterion:g})",
         DIVERGED: f"diverged at epoch {run.epoch}: the loss or a weight is no longer a finite number; "
                   f"a smaller learning_rate may help",
-    }.get(run.status, f"stopped after {run.epoch} epochs without converging (loss {last:.4g})")
+    }.get(run.status, f"stopped after {run.epoch} epochs without converging (loss {last:.4g})"
+          if run.epoch else f"no epoch run (loss at the starting weights {run.start_loss:.4g})")
     print(f"{scenario.title}: {outcome}; seed {run.seed}")
     patterns = pattern_results(run)
     width = max(len(p["name"]) for p in patterns)

@@ -375,3 +375,39 @@ async def test_no_color_is_respected(shipped, monkeypatch):
         # Signs stay readable without colour: the weights are drawn with + and -.
         text = str(app.query_one(NetworkDiagram).render())
         assert "+" in text and "-" in text
+
+
+async def test_online_steps_show_the_pattern_they_are_about(shipped, tmp_path):
+    text = shipped["xor"].read_text().replace('update = "batch"', 'update = "online"')
+    path = tmp_path / "online.toml"
+    path.write_text(text)
+    app = BptuiApp(load_scenario(path))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("n", "n", "full_stop")  # the third pattern's forward pass
+        await pilot.pause()
+        assert app.snapshot.patterns == ("10",) and app.snapshot.layer("hidden").a.shape == (1, 2)
+        assert "pattern 10 (1/1)" in app.query_one("#network").border_title
+        await pilot.press("p", "h", "full_stop", "o", "escape", "full_stop", "full_stop", "full_stop")
+        await pilot.pause()
+        assert app.snapshot.phase == "update"
+        headless = Run(load_scenario(path))
+        for _ in range(3):
+            _, x, t, care = headless.next_patterns()
+            headless.finish_change(headless.network.gradient(x, t, care))
+        # Opening the gallery mid-step did not disturb the step's gradient.
+        assert np.array_equal(app.run_.network.theta, headless.network.theta)
+        assert app.snapshot.loss == pytest.approx(headless.start_loss)  # the status shows a whole loss
+
+
+async def test_held_out_patterns_are_shown_apart(shipped, tmp_path):
+    text = shipped["xor"].read_text().replace('targets = [[0], [1], [1], [0]]',
+                                               'targets = [[0], [1], [1], [0]]\ntest = ["11"]')
+    path = tmp_path / "held.toml"
+    path.write_text(text)
+    app = BptuiApp(load_scenario(path))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("h")
+        await pilot.pause()
+        assert app.snapshot.patterns == ("00", "01", "10")
+        assert [r["name"] for r in app.snapshot.held_out] == ["11"]
+        assert "held out (never trained on)" in app.query_one("#hidden").text

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bptui.core.blame import blame_shares, links, own_input
+from bptui.core.blame import blame_shares, link_factors, own_input
 from bptui.core.report import inspect_report
 from bptui.core.scenario import load_scenario
 from bptui.core.training import Run
@@ -74,7 +74,7 @@ def test_links_reproduce_every_delta(shipped):
     for unit in net.computed:
         if unit.is_output:
             continue
-        total = sum(np.einsum("pkj,pk->pj", links(net, p, link), p.delta[link.receiver.index])
+        total = sum(np.einsum("pkj,pk->pj", link_factors(p, link), p.delta[link.receiver.index])
                     for link in unit.outgoing)
         np.testing.assert_allclose(total, p.delta[unit.index], rtol=1e-12, atol=1e-15)
 
@@ -120,7 +120,7 @@ def test_shares_are_exact_for_linear_networks(write_scenario):
     """)
     run, p = _inspect(path)
     net = run.network
-    signed = sum((p.delta[u.index] * own_input(net, p, u)).sum() for u in net.computed)
+    signed = sum((p.delta[u.index] * own_input(p, u)).sum() for u in net.computed)
     out = net.outputs[0]
     error = p.a[out.index] - run.t
     assert signed == pytest.approx((error * p.a[out.index]).sum(), rel=1e-12)

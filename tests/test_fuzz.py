@@ -73,8 +73,11 @@ FLOORS = {"valid": 150, "mutated": 500, "cli": 15, "lines": 100}
 
 
 def _settings(n: int) -> settings:
+    from hypothesis import Phase  # DEBUG
     return settings(max_examples=n, deadline=None, derandomize=True, database=None,
-                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+                    phases=[Phase.explicit, Phase.generate] if os.environ.get("NOSHRINK") else list(Phase),
+                    report_multiple_bugs=False)  # DEBUG
 
 
 # --- KNOWN BUGS (the strategies avoid these; see the xfail tests at the end) ---------------
@@ -111,6 +114,8 @@ def multiline_string(s: str, style: str) -> str:
     if style == "literal" and "'''" not in s and not s.endswith("'") and all(
             c in "\t\n" or not _control(c) for c in s):
         return "'''\n" + s + "'''"
+    if style == "literal":  # the text cannot be written literally
+        style = "all"
     out, run = [], 0
     for k, c in enumerate(s):
         if c == '"':
@@ -849,7 +854,8 @@ def test_a_hostile_file_fails_fast(name, workdir):
 
 
 def test_just_under_the_weight_limit_loads_without_building_the_weights(workdir):
-    text = _chain(10, 1000)  # 9 x 1,001,000 = 9,009,000 weights and biases: within the limit
+    row = "[" + ", ".join(["0"] * 1000) + "]"
+    text = _chain(10, 1000).replace("[[0]]", f"[{row}]")  # 9 x 1,001,000 = 9,009,000 weights: within the limit
     path = write_case(_fresh(workdir), text.encode("utf-8"), None)
     tracemalloc.start()
     start = time.perf_counter()

@@ -37,7 +37,7 @@ from bptui.core.errors import InputError
 from bptui.core.save import scenario_toml, write_atomic
 from bptui.core.scenario import MAX_SEED, Scenario, load_scenario, scale_learning_rate
 from bptui.core.snapshot import Snapshot, take_snapshot
-from bptui.core.stepper import Stepper
+from bptui.core.stepper import PAUSED, RUNNING, Stepper
 from bptui.core.training import DIVERGED, Run
 
 CHUNK_SECONDS = 0.03  # the worker trains this long between two snapshots
@@ -126,7 +126,7 @@ class BptuiApp(App):
         self.stepper: Stepper | None = None
         self.snapshot: Snapshot | None = None
         self.pattern = 0
-        self.phase = "paused"
+        self.phase = PAUSED
         self.rate: float | None = None
         self.running = False
         self._halt = threading.Event()
@@ -181,10 +181,13 @@ class BptuiApp(App):
         self.title = f"bptui · {scenario.title}"
         self.query_one("#story-text", Markdown).update(scenario.story or "*This scenario has no story.*")
         self.query_one(NetworkView).diagram.focus()
-        self._rest("paused")
+        self._rest(PAUSED)
 
     def _rest(self, phase: str) -> None:
         """Show the run at rest: a full pass at the current weights."""
+        if self.stepper.mid_step:  # show the step under way; a pass now would overwrite its gradient
+            self._stepped()
+            return
         self.phase = phase
         self.rate = None
         self._show(take_snapshot(self.run_, self.run_.inspect(), phase), now=True)
@@ -223,11 +226,11 @@ class BptuiApp(App):
         self.stepper.finish()
         self.stepper.reset()
         if run.status is not None:
-            self._rest("paused")
-            self.notify(f"This run has ended ({run.status}). Press r to reset or R for a new seed.")
+            self._rest(PAUSED)
+            self._say_ended()
             return
         self.running = True
-        self.phase = "running"
+        self.phase = RUNNING
         self._halt.clear()
         self._idle.clear()
         self._generation += 1
@@ -241,11 +244,11 @@ class BptuiApp(App):
                     start = time.perf_counter()
                     epoch = run.epoch
                     while run.status is None and not self._halt.is_set():
-                        run.train_epoch()
+                        run.train_epoch(stop=self._halt.is_set)
                         if time.perf_counter() - start > CHUNK_SECONDS:
                             break
                     rate = (run.epoch - epoch) / max(time.perf_counter() - start, 1e-9)
-                    self.post_message(Progress(generation, take_snapshot(run, run.inspect(), "running"), rate))
+                    self.post_message(Progress(generation, take_snapshot(run, run.inspect(), RUNNING), rate))
         finally:
             self._idle.set()
             self.post_message(Stopped(generation))
@@ -255,8 +258,12 @@ class BptuiApp(App):
         if not self.running:
             return
         self._halt.set()
-        self._idle.wait(5.0)
         self.running = False
+        if not self._idle.wait(2.0):
+            # One batch epoch of a huge network can take longer: leave that thread the old
+            # run and go on with a fresh one, rather than share a run between two threads.
+            self.load(self.scenario, self.run_.seed)
+            self.notify("Training was in the middle of a long epoch: back to the starting weights.")
 
     def on_progress(self, message: Progress) -> None:
         if self.running and message.generation == self._generation:
@@ -268,8 +275,8 @@ class BptuiApp(App):
             return
         was_running = self.running
         self.running = False
-        if was_running or self.phase == "running":
-            self._rest("paused")
+        if was_running:  # it ended by itself: converged, out of epochs or diverged
+            self._rest(PAUSED)
             if self.run_.status == DIVERGED:
                 self.push_screen(DivergedScreen(self.run_.epoch, self.run_.settings(self.run_.epoch)[0]),
                                  self._after_divergence)
@@ -285,7 +292,7 @@ class BptuiApp(App):
     def action_toggle_run(self) -> None:
         if self.running:
             self.stop_training()
-            self._rest("paused")
+            self._rest(PAUSED)
         else:
             self.start_training()
 
@@ -294,7 +301,7 @@ class BptuiApp(App):
             return
         self.stop_training()
         if self.run_.status is not None:
-            self.notify(f"This run has ended ({self.run_.status}). Press r to reset.")
+            self._say_ended()
             return
         if not self.stepper.mid_step:
             self.stepper.step()
@@ -306,41 +313,45 @@ class BptuiApp(App):
             return
         self.stop_training()
         if self.run_.status is not None and not self.stepper.mid_step:
-            self.notify(f"This run has ended ({self.run_.status}). Press r to reset.")
+            self._say_ended()
             return
         self.stepper.step()
         self._stepped()
 
+    def _say_ended(self) -> None:
+        self.notify(f"This run has ended ({self.run_.status}). Press r to reset, R for a new seed, "
+                    "or - to halve the learning rate.")
+
     def _stepped(self) -> None:
         self.phase = self.stepper.phase
         self.rate = None
-        self._show(take_snapshot(self.run_, self.stepper.pass_, self.stepper.phase), now=True)
+        self._show(take_snapshot(self.run_, self.stepper.pass_, self.stepper.phase, self.stepper.rows), now=True)
 
     def action_reset(self) -> None:
         if self.run_ is not None:
             self.stop_training()
             self.run_.reset()
             self.stepper.reset()
-            self._rest("paused")
+            self._rest(PAUSED)
 
     def action_new_seed(self) -> None:
         if self.run_ is not None:
             self.stop_training()
             self.run_.reset(random.randint(0, MAX_SEED))
             self.stepper.reset()
-            self._rest("paused")
+            self._rest(PAUSED)
 
     def action_open(self) -> None:
         self.stop_training()
         if self.run_ is not None:
-            self._rest("paused")
+            self._rest(PAUSED)
         self.push_screen(GalleryScreen(can_cancel=self.run_ is not None), self._opened)
 
     def action_save(self) -> None:
         if self.run_ is None:
             return
         self.stop_training()
-        self._rest("paused")
+        self._rest(PAUSED)
         if self.run_.status == DIVERGED:
             self.notify("Not saved: the run diverged, so its weights are not finite numbers.", severity="error")
             return
@@ -387,7 +398,7 @@ class BptuiApp(App):
                  ("ctrl+p", "The command palette: every action, and the themes")]
         self.push_screen(HelpScreen(keys))
 
-    async def action_quit(self) -> None:
+    def action_quit(self) -> None:
         self.stop_training()
         self.exit()
 

@@ -18,10 +18,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from bptui.core.network import Network, Pass
+from bptui.core.network import LayerPlan, Link, Network, Pass
 
 
-def own_input(network: Network, p: Pass, unit) -> np.ndarray:
+def own_input(p: Pass, unit: LayerPlan) -> np.ndarray:
     """own_j per pattern: the unit's bias plus what it takes straight from the input layers."""
     own = np.zeros_like(p.net[unit.index])
     if unit.b is not None:
@@ -34,7 +34,7 @@ def own_input(network: Network, p: Pass, unit) -> np.ndarray:
 
 def blame_shares(network: Network, p: Pass) -> dict[str, np.ndarray]:
     """share_j for every unit of every non-input layer; shares add up to 1 (or are all 0)."""
-    blame = {u.name: np.abs(p.delta[u.index] * own_input(network, p, u)).sum(axis=-2)
+    blame = {u.name: np.abs(p.delta[u.index] * own_input(p, u)).sum(axis=-2)
              for u in network.computed}
     total = sum(b.sum(axis=-1) for b in blame.values())
     if np.ndim(total) == 0:
@@ -45,7 +45,7 @@ def blame_shares(network: Network, p: Pass) -> dict[str, np.ndarray]:
     return {name: b / safe for name, b in blame.items()}
 
 
-def links(network: Network, p: Pass, link) -> np.ndarray | None:
+def link_factors(p: Pass, link: Link) -> np.ndarray | None:
     """link_kj = w_kj f'(net_j) per pattern (patterns x receiving x sending).
 
     None when the sender is an input layer (blame stops there) or a softmax layer (whose

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bptui.core.errors import input_error
+from bptui.core.errors import InputError, input_error
+from bptui.core.scenario import load_scenario
 
 # Installed, they are the package bptui.scenarios; in a source checkout they sit at the
 # top of the repository, beside the package.
@@ -24,6 +25,17 @@ def builtin_dir() -> Path:
 def builtin() -> dict[str, Path]:
     """name -> path of every built-in scenario, sorted by name."""
     return {p.stem: p for p in sorted(builtin_dir().glob("*.toml"), key=lambda p: p.stem)}
+
+
+def summaries() -> dict[str, str]:
+    """name -> one-line summary of every built-in scenario (the error, if one is broken)."""
+    out = {}
+    for name, path in builtin().items():
+        try:
+            out[name] = load_scenario(path).summary
+        except InputError as e:
+            out[name] = e.lines()[0]
+    return out
 
 
 def resolve(name_or_path: str) -> Path:

@@ -102,8 +102,8 @@ def output_error(loss: str, f: Activation, net, a, t, care, margin: float):
     err = a - t
     mask = care
     if margin > 0.0:
-        close = np.abs(err) > margin
-        mask = close if mask is None else mask * close
+        outside = np.abs(err) > margin
+        mask = outside if mask is None else mask * outside
     if loss == "sse":
         if mask is not None:
             err = err * mask

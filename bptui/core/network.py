@@ -15,6 +15,7 @@ network is built with ``runs``, stack independent runs that share one plan.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 
@@ -23,8 +24,8 @@ from bptui.core.scenario import Scenario
 
 
 @dataclass
-class Unit:
-    """A compiled layer: its units and the connections in and out of it."""
+class LayerPlan:
+    """A layer compiled: its units, activation function, bias and the connections in and out."""
 
     index: int
     name: str
@@ -34,7 +35,6 @@ class Unit:
     outgoing: list[Link] = field(default_factory=list)
     b: np.ndarray | None = None  # bias, shaped (..., 1, units) to broadcast over patterns
     b_grad: np.ndarray | None = None
-    b_start: int | None = None  # where the bias starts in theta
     columns: slice | None = None  # its columns of the inputs (input layers) or targets (outputs)
 
     @property
@@ -55,12 +55,18 @@ class Link:
     """A compiled connection: w_ji from every unit i of ``sender`` to every j of ``receiver``."""
 
     index: int
-    sender: Unit
-    receiver: Unit
+    sender: LayerPlan
+    receiver: LayerPlan
     w: np.ndarray  # receiving x sending, a view into theta
     grad: np.ndarray | None  # None when frozen
     trainable: bool
-    start: int  # where w starts in theta (row by row)
+
+
+class Views(NamedTuple):
+    """Weights by connection index and biases by layer index, as views into one vector."""
+
+    weights: dict[int, np.ndarray]
+    biases: dict[int, np.ndarray]
 
 
 @dataclass
@@ -79,42 +85,44 @@ class Network:
         self.runs = tuple(runs)
         self.loss = scenario.training.loss
         order = _topological(scenario)
-        self.layers = [Unit(i, layer.name, layer.units, None if layer.activation is None
+        self.layers = [LayerPlan(i, layer.name, layer.units, None if layer.activation is None
                             else ACTIVATIONS[layer.activation]) for i, layer in enumerate(order)]
-        by_name = {unit.name: unit for unit in self.layers}
+        by_name = {plan.name: plan for plan in self.layers}
 
-        # Layout of theta: trainable weights, then biases, then frozen weights.
+        # Layout of theta: trainable weights, then biases, then frozen weights, each a
+        # (start, end) span, so that grad (the trainable part) lines up with theta's start.
         conns = list(scenario.connections)
-        biased = [(unit, layer) for unit, layer in zip(self.layers, order) if layer.bias]
-        spans: list[tuple[object, int, int]] = []
+        self._link_shapes = [(by_name[c.receiver].size, by_name[c.sender].size) for c in conns]
+        self._link_spans: list[tuple[int, int]] = [(0, 0)] * len(conns)
+        self._bias_spans: dict[int, tuple[int, int]] = {}
         size = 0
-        for group in ([c for c in conns if c.trainable], biased, [c for c in conns if not c.trainable]):
-            for item in group:
-                n = item[0].size if isinstance(item, tuple) else (
-                    by_name[item.receiver].size * by_name[item.sender].size)
-                spans.append((item, size, size + n))
-                size += n
-        self.n_trainable = sum(e - s for item, s, e in spans
-                               if isinstance(item, tuple) or item.trainable)
+
+        def take(n: int) -> tuple[int, int]:
+            nonlocal size
+            size += n
+            return size - n, size
+
+        for i, conn in enumerate(conns):
+            if conn.trainable:
+                self._link_spans[i] = take(int(np.prod(self._link_shapes[i])))
+        for plan, layer in zip(self.layers, order):
+            if layer.bias:
+                self._bias_spans[plan.index] = take(plan.size)
+        self.n_trainable = size
+        for i, conn in enumerate(conns):
+            if not conn.trainable:
+                self._link_spans[i] = take(int(np.prod(self._link_shapes[i])))
         self.theta = np.zeros(self.runs + (size,))
         self.grad = np.zeros(self.runs + (self.n_trainable,))
 
-        self.links: list[Link] = [None] * len(conns)
-        for item, start, end in spans:
-            if isinstance(item, tuple):
-                unit = item[0]
-                shape = self.runs + (1, unit.size)
-                unit.b = self.theta[..., start:end].reshape(shape)
-                unit.b_grad = self.grad[..., start:end].reshape(shape)
-                unit.b_start = start
-                continue
-            sender, receiver = by_name[item.sender], by_name[item.receiver]
-            shape = self.runs + (receiver.size, sender.size)
-            index = conns.index(item)
-            link = Link(index, sender, receiver, self.theta[..., start:end].reshape(shape),
-                        self.grad[..., start:end].reshape(shape) if item.trainable else None,
-                        item.trainable, start)
-            self.links[index] = link
+        weights, biases = self.views(self.theta)
+        weight_grads, bias_grads = self.views(self.grad)
+        self.links: list[Link] = [
+            Link(i, by_name[conn.sender], by_name[conn.receiver], weights[i],
+                 weight_grads[i] if conn.trainable else None, conn.trainable)
+            for i, conn in enumerate(conns)]
+        for i, b in biases.items():
+            self.layers[i].b, self.layers[i].b_grad = b, bias_grads[i]
         for link in self.links:  # in declaration order, so sums run in a fixed order
             link.sender.outgoing.append(link)
             link.receiver.incoming.append(link)
@@ -135,8 +143,21 @@ class Network:
         self.n_inputs = sum(u.size for u in self.inputs)
         self.n_outputs = sum(u.size for u in self.outputs)
 
-    def layer(self, name: str) -> Unit:
+    def layer(self, name: str) -> LayerPlan:
         return next(u for u in self.layers if u.name == name)
+
+    def views(self, vector: np.ndarray) -> Views:
+        """Per-connection matrices (receiving x sending) and per-layer biases (1 x units)
+        of a vector laid out like theta: theta itself, grad, or the last change dw. A
+        vector as long as grad holds only the trainable part."""
+        n = vector.shape[-1]
+        weights = {}
+        for i, (start, end) in enumerate(self._link_spans):
+            if end <= n:
+                weights[i] = vector[..., start:end].reshape(vector.shape[:-1] + self._link_shapes[i])
+        biases = {i: vector[..., start:end].reshape(vector.shape[:-1] + (1, end - start))
+                  for i, (start, end) in self._bias_spans.items()}
+        return Views(weights, biases)
 
     # The three phases of a step. ``train`` and the app call them in this order;
     # the app may stop between any two of them, and between backward layers.
@@ -171,7 +192,7 @@ class Network:
             E = E + E_unit
         p.E = E
 
-    def backward_layer(self, p: Pass, unit: Unit) -> None:
+    def backward_layer(self, p: Pass, unit: LayerPlan) -> None:
         """delta of one layer from the layers ahead, then the gradients of its incoming weights."""
         i = unit.index
         if not unit.is_output:
@@ -209,10 +230,12 @@ def _topological(scenario: Scenario) -> list:
     done: set[str] = set()
     order = []
     while remaining:
+        before = len(remaining)
         for layer in remaining:
             if all(c.sender in done for c in scenario.connections if c.receiver == layer.name):
                 order.append(layer)
                 done.add(layer.name)
                 remaining.remove(layer)
                 break
+        assert len(remaining) < before, "the loader lets no cycle through"
     return order

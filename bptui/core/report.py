@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-from bptui.core.blame import blame_shares, links
+from bptui.core.blame import blame_shares, link_factors
 from bptui.core.network import Pass
 from bptui.core.training import CONVERGED, Run
 
@@ -58,20 +58,19 @@ def inspect_report(run: Run) -> dict:
         }
     connections = []
     for link in net.links:
-        link_factors = links(net, p, link)
+        factors = link_factors(p, link)
         connections.append({
             "from": link.sender.name,
             "to": link.receiver.name,
             "weights": plain(link.w),
             "gradient": plain(link.grad) if link.grad is not None else None,
             "trainable": link.trainable,
-            "link": None if link_factors is None else plain(link_factors),
+            "link": None if factors is None else plain(factors),
         })
-    names = [n for n, held in zip(run.scenario.data.names, run.scenario.data.test) if not held]
     return {
         "scenario": run.scenario.title,
         "seed": run.seed,
-        "patterns": names,
+        "patterns": list(run.scenario.data.train_names),
         "loss": plain(p.E),
         "layers": layers,
         "connections": connections,

@@ -74,6 +74,11 @@ class Data:
     test: np.ndarray  # bool per pattern: held out, never trained on
     file: str | None = None  # the CSV the data came from, as written in the scenario
 
+    @property
+    def train_names(self) -> tuple[str, ...]:
+        """The names of the patterns trained on (all but the held-out ones), in order."""
+        return tuple(name for name, held in zip(self.names, self.test) if not held)
+
 
 @dataclass(frozen=True)
 class Stage:

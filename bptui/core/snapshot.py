@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from bptui.core.blame import blame_shares
+from bptui.core.report import pattern_results
 from bptui.core.network import Pass
 from bptui.core.training import LossHistory, Run
 
@@ -24,6 +25,7 @@ class LayerState:
     name: str
     units: tuple[str, ...]
     activation: str | None  # None for input layers
+    is_output: bool
     a: np.ndarray | None  # patterns x units
     net: np.ndarray | None
     delta: np.ndarray | None  # None: not computed in this step yet
@@ -35,6 +37,10 @@ class LayerState:
     @property
     def is_input(self) -> bool:
         return self.activation is None
+
+    @property
+    def is_hidden(self) -> bool:
+        return not self.is_input and not self.is_output
 
 
 @dataclass(frozen=True)
@@ -62,6 +68,7 @@ class Snapshot:
     layers: tuple[LayerState, ...]  # in declaration order
     order: tuple[str, ...]  # layer names, each after every layer that feeds it
     links: tuple[LinkState, ...]
+    held_out: tuple[dict, ...]  # the held-out patterns: name, output, target, correct (report.py)
     learning_rate: float
     momentum: float
     weight_decay: float
@@ -84,49 +91,47 @@ def loss_curve(history: LossHistory, points: int = CURVE_POINTS) -> tuple[np.nda
     return np.array(xs, dtype=np.int64), np.array(ys, dtype=np.float64)
 
 
-def take_snapshot(run: Run, p: Pass | None, phase: str) -> Snapshot:
-    """Copy what a view needs from ``run`` and the pass ``p`` (partly computed while stepping)."""
+def take_snapshot(run: Run, p: Pass | None, phase: str, rows=slice(None)) -> Snapshot:
+    """Copy what a view needs from ``run`` and the pass ``p`` (partly computed while
+    stepping), which ran over the training patterns ``rows`` (one pattern, in online mode)."""
     with np.errstate(all="ignore"):  # a diverged run's numbers are an outcome to show
-        return _take(run, p, phase)
+        return _take(run, p, phase, rows)
 
 
-def _take(run: Run, p: Pass | None, phase: str) -> Snapshot:
+def _copy(arrays: list | None, i: int) -> np.ndarray | None:
+    return None if arrays is None or arrays[i] is None else arrays[i].copy()
+
+
+def _take(run: Run, p: Pass | None, phase: str, rows) -> Snapshot:
     net = run.network
     complete = p is not None and all(p.delta[u.index] is not None for u in net.computed)
     shares = blame_shares(net, p) if complete else {}
-    dw = run.dw
+    change = net.views(run.dw)
     layers = []
     for layer in run.scenario.layers:
-        unit = net.layer(layer.name)
-        i = unit.index
-
-        def copy(arrays):
-            return None if p is None or arrays[i] is None else arrays[i].copy()
-
-        bias_change = None
-        if unit.b is not None:
-            bias_change = dw[unit.b_start : unit.b_start + unit.size].copy()
+        plan = net.layer(layer.name)
+        i = plan.index
         layers.append(LayerState(
-            name=unit.name, units=unit.units, activation=None if unit.is_input else unit.f.name,
-            a=copy(p.a) if p is not None else None, net=copy(p.net) if p is not None else None,
-            delta=copy(p.delta) if p is not None else None,
-            bias=None if unit.b is None else unit.b[0].copy(),
-            bias_grad=None if unit.b_grad is None else unit.b_grad[0].copy(),
-            bias_change=bias_change, share=shares.get(unit.name)))
-    links = []
-    for link in net.links:
-        change = None
-        if link.trainable:
-            change = dw[link.start : link.start + link.w.size].reshape(link.w.shape).copy()
-        links.append(LinkState(link.sender.name, link.receiver.name, link.w.copy(),
-                               None if link.grad is None else link.grad.copy(), change))
+            name=plan.name, units=plan.units, activation=None if plan.is_input else plan.f.name,
+            is_output=plan.is_output,
+            a=_copy(p and p.a, i), net=_copy(p and p.net, i), delta=_copy(p and p.delta, i),
+            bias=None if plan.b is None else plan.b[0].copy(),
+            bias_grad=None if plan.b_grad is None else plan.b_grad[0].copy(),
+            bias_change=None if plan.b is None else change.biases[i][0].copy(),
+            share=shares.get(plan.name)))
+    links = tuple(LinkState(link.sender.name, link.receiver.name, link.w.copy(),
+                            None if link.grad is None else link.grad.copy(),
+                            None if link.grad is None else change.weights[link.index].copy())
+                  for link in net.links)
     pass_loss = None if p is None or p.E is None else float(p.E)
-    loss = run.history.last if run.history.count else pass_loss
+    loss = run.history.last if run.history.count else run.start_loss
     curve_epochs, curve_loss = loss_curve(run.history)
+    # The settings of the last change (epoch k was made with the settings of epoch k),
+    # since the updates panel explains that change.
     lr, momentum, decay = run.settings(max(run.epoch, 1))
-    names = tuple(n for n, held in zip(run.scenario.data.names, run.scenario.data.test) if not held)
+    names = run.scenario.data.train_names
+    held_out = tuple(r for r in pattern_results(run) if r["set"] == "test") if run.scenario.data.test.any() else ()
     return Snapshot(run.scenario.title, run.seed, run.epoch, run.status, phase, loss, pass_loss,
-                    curve_epochs, curve_loss,
-                    names, run.t.copy(), tuple(layers), tuple(u.name for u in net.layers), tuple(links),
+                    curve_epochs, curve_loss, tuple(np.array(names)[rows].tolist()), run.t[rows].copy(),
+                    tuple(layers), tuple(plan.name for plan in net.layers), links, held_out,
                     lr, momentum, decay)
-

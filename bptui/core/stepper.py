@@ -22,6 +22,7 @@ from bptui.core.training import Run
 
 FORWARD, LOSS, UPDATE = "forward", "loss", "update"
 BACKWARD = "backward: "
+PAUSED, RUNNING = "paused", "running"  # what the app shows when no step is under way
 
 
 class Stepper:
@@ -29,6 +30,7 @@ class Stepper:
         self.run = run
         self.phase: str | None = None  # None: at rest, between two weight changes
         self.pass_: Pass | None = None
+        self.rows = slice(None)  # which training patterns the pass is over
         self._patterns = None
         self._layers = list(reversed(run.network.computed))
         self._next_layer = 0
@@ -46,7 +48,7 @@ class Stepper:
     def _step(self) -> str:
         run, net = self.run, self.run.network
         if not self.mid_step:
-            self._patterns = run.next_patterns()
+            self.rows, *self._patterns = run.next_patterns()
             self.pass_ = net.forward(self._patterns[0])
             self._next_layer = 0
             self.phase = FORWARD
@@ -60,8 +62,7 @@ class Stepper:
             self._next_layer += 1
             self.phase = BACKWARD + unit.name
         else:
-            run.update(*run.settings(run.epoch + 1))
-            run.record(self.pass_.E)
+            run.finish_change(self.pass_)
             self.phase = UPDATE
         return self.phase
 
@@ -73,4 +74,6 @@ class Stepper:
     def reset(self) -> None:
         self.phase = None
         self.pass_ = None
+        self.rows = slice(None)
+        self._patterns = None
         self._next_layer = 0

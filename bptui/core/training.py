@@ -91,6 +91,7 @@ class Run:
         self.x, self.t, self.care = training_arrays(scenario, ~scenario.data.test)
         self._trainable = self.network.theta[..., : self.network.n_trainable]
         self.dw = np.zeros_like(self.network.grad)
+        self._every_row = slice(None)
         self.reset(self.training.seed if seed is None else seed)
 
     def reset(self, seed: int | None = None) -> None:
@@ -104,6 +105,10 @@ class Run:
         self.status: str | None = None  # CONVERGED, MAX_EPOCHS or DIVERGED once finished
         self._shuffle = np.random.default_rng([self.seed, 1])
         self._order = None  # this epoch's pattern order, while an epoch is under way
+        with np.errstate(all="ignore"):
+            p = self.network.forward(self.x)
+            self.network.output_error(p, self.t, self.care, self.training.margin)
+        self.start_loss = float(p.E)  # E at the starting weights: the loss before any epoch
 
     def settings(self, epoch: int) -> tuple[float, float, float]:
         """learning_rate, momentum and weight_decay in force for ``epoch`` (counted from 1)."""
@@ -126,21 +131,9 @@ class Run:
         if decay:
             self._trainable *= 1.0 - decay
 
-    def step(self, x, t, care) -> Pass:
-        """One weight change from the patterns given: forward, loss, backward, update."""
-        lr, momentum, decay = self.settings(self.epoch + 1)
-        p = self.network.gradient(x, t, care, self.training.margin)
-        self.update(lr, momentum, decay)
-        return p
-
-    @property
-    def in_epoch(self) -> bool:
-        """True between the first and the last weight change of an epoch (online updates)."""
-        return self._order is not None
-
     def next_patterns(self):
-        """Inputs, targets and care mask of the next weight change: every training pattern
-        (batch), or the next pattern in this epoch's order (online)."""
+        """The next weight change's training patterns (their rows), inputs, targets and care
+        mask: every pattern (batch), or the next one in this epoch's order (online)."""
         if self._order is None:
             n = len(self.x)
             shuffled = self.training.update == "online" and self.training.order == "shuffled"
@@ -148,9 +141,16 @@ class Run:
             self._done = 0
             self._E = 0.0
         if self.training.update == "batch":
-            return self.x, self.t, self.care
+            return self._every_row, self.x, self.t, self.care
         k = self._order[self._done]
-        return self.x[k : k + 1], self.t[k : k + 1], None if self.care is None else self.care[k : k + 1]
+        rows = slice(k, k + 1)
+        return rows, self.x[rows], self.t[rows], None if self.care is None else self.care[rows]
+
+    def finish_change(self, p: Pass) -> None:
+        """Change the weights by the gradient the backward pass ``p`` left in network.grad,
+        and count its error."""
+        self.update(*self.settings(self.epoch + 1))
+        self.record(p.E)
 
     def record(self, E) -> None:
         """Count the error of one weight change; at the end of an epoch record the epoch's
@@ -175,13 +175,16 @@ class Run:
         """The loss of every epoch so far (of the epochs kept, when the history is limited)."""
         return self.history.values
 
-    def train_epoch(self) -> float:
-        """Run (the rest of) one epoch; return its loss."""
+    def train_epoch(self, stop=None) -> float | None:
+        """Run (the rest of) one epoch and return its loss; or, when ``stop()`` turns true
+        between two weight changes of an online epoch, stop there and return None."""
         while True:
-            p = self.step(*self.next_patterns())
-            self.record(p.E)
+            _, x, t, care = self.next_patterns()
+            self.finish_change(self.network.gradient(x, t, care, self.training.margin))
             if self._order is None:
                 return self.history.last
+            if stop is not None and stop():
+                return None
 
     def train(self, on_epoch=None) -> str:
         """Train until converged, diverged or out of epochs; return the status."""
@@ -201,5 +204,6 @@ class Run:
 
     def outputs(self, x: np.ndarray) -> np.ndarray:
         """The outputs for the given patterns, output layers side by side."""
-        p = self.network.forward(x)
+        with np.errstate(all="ignore"):
+            p = self.network.forward(x)
         return np.concatenate([p.a[u.index] for u in self.network.outputs], axis=-1)

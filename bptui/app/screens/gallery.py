@@ -53,13 +53,9 @@ class GalleryScreen(ModalScreen[Scenario]):
         with Vertical() as box:
             box.border_title = "open a scenario"
             options = []
-            for name, path in self.scenarios.items():
-                try:
-                    summary = load_scenario(path).summary
-                except InputError as e:
-                    summary = e.lines()[0]
+            for name, summary in catalog.summaries().items():
                 label = Text(name, style="bold")
-                label.append(f"\n  {summary}")
+                label.append(f"\n  {summary}", style="not bold")
                 options.append(Option(label, id=name))
             yield OptionList(*options, id="gallery-list")
             yield Static("or the path of a scenario file (enter to open):")

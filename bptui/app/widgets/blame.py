@@ -18,9 +18,7 @@ BAR_WIDTH = 6
 
 def error_name(snapshot: Snapshot) -> str:
     """Whose error it is: the output unit's name when there is one, else 'the error'."""
-    outputs = [layer for layer in snapshot.layers
-               if not layer.is_input and not any(link.sender == layer.name for link in snapshot.links)]
-    units = [unit for layer in outputs for unit in layer.units]
+    units = [unit for layer in snapshot.layers if layer.is_output for unit in layer.units]
     return f"{units[0]}'s error" if len(units) == 1 else "the error"
 
 
@@ -39,7 +37,6 @@ def blame_text(snapshot: Snapshot, colors: dict, width: int = 40) -> Text:
         if layer.is_input:
             continue
         out.append(f"{layer.name}\n", style="bold")
-        is_output = not any(link.sender == layer.name for link in snapshot.links)
         for k, unit in enumerate(layer.units):
             share = None if layer.share is None else float(layer.share[k])
             # The sum of delta over the training patterns: dE/db, the push on this unit.
@@ -51,7 +48,7 @@ def blame_text(snapshot: Snapshot, colors: dict, width: int = 40) -> Text:
             out.append(compact(total, 0), style=muted if total is None else positive if total >= 0 else negative)
             out.append("\n")
             if share is not None and share >= 0.005:
-                words = (f"{share:.0%} of it comes in at {unit} itself" if is_output
+                words = (f"{share:.0%} of it comes in at {unit} itself" if layer.is_output
                          else f"{whose}: {share:.0%} traced back to {unit}")
                 for part in textwrap.wrap(words, max(width - 4, 16)):
                     out.append(f"    {part}\n", style=muted)

@@ -6,6 +6,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 from bptui.core.snapshot import Snapshot
+from bptui.core.stepper import PAUSED
 
 STATUS_WORDS = {"converged": "converged", "max_epochs": "out of epochs", "diverged": "DIVERGED"}
 
@@ -15,7 +16,7 @@ def status_text(snapshot: Snapshot, phase: str, rate: float | None = None) -> Te
     out = Text(no_wrap=True, overflow="ellipsis")
     out.append(f" epoch {snapshot.epoch}", style="bold")
     out.append(f" │ loss {loss}")
-    out.append(f" │ {phase}", style="bold reverse" if phase not in ("paused",) else "bold")
+    out.append(f" │ {phase}", style="bold" if phase == PAUSED else "bold reverse")
     if snapshot.status:
         out.append(f" │ {STATUS_WORDS.get(snapshot.status, snapshot.status)}", style="bold")
     if rate:

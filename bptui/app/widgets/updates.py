@@ -7,6 +7,7 @@ from rich.text import Text
 
 from bptui.app.glyphs import compact
 from bptui.core.snapshot import Snapshot
+from bptui.core.stepper import UPDATE
 
 MOVERS = 5
 
@@ -35,14 +36,14 @@ def updates_text(snapshot: Snapshot, colors: dict, width: int = 40) -> Text:
     out = Text(no_wrap=True, overflow="ellipsis")
     if not rows:
         return Text("Nothing here can learn: every connection is frozen.", style=muted)
-    if snapshot.epoch == 0 and snapshot.phase != "update":
+    if snapshot.epoch == 0 and snapshot.phase != UPDATE:
         out.append("No weight has changed yet: press n for one update.\n\n", style=muted)
-    width = min(14, max(len(label) for label, _, _ in rows))
+    label_width = min(14, max(len(label) for label, _, _ in rows))
 
     def line(label, value, change):
         # The change first, the value last: in a narrow panel what is cut is what the
         # network panel shows anyway.
-        out.append(f"{label[:width]:<{width}} Δ")
+        out.append(f"{label[:label_width]:<{label_width}} Δ")
         out.append(compact(change, 9), style=positive if change > 0 else negative if change < 0 else muted)
         out.append(f"  = {compact(value, 0)}\n", style=muted)
 
