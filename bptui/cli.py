@@ -153,13 +153,17 @@ def cmd_train(args) -> int:
     patterns = pattern_results(run)
     width = max(len(p["name"]) for p in patterns)
     for p in patterns:
-        fmt = lambda values: " ".join("-" if v is None else f"{v:.3f}" if abs(v) < 1e4 else f"{v:.3g}"  # noqa: E731
-                                      for v in values)
         mark = "ok" if p["correct"] else "WRONG"
-        print(f"  {p['name']:<{width}}  {p['set']:<5}  output {fmt(p['output'])}  target {fmt(p['target'])}  {mark}")
+        print(f"  {p['name']:<{width}}  {p['set']:<5}  output {_values(p['output'])}  "
+              f"target {_values(p['target'])}  {mark}")
     if args.save_as is not None and run.status != DIVERGED:
         print(f"saved: {args.save_as}")
     return 0
+
+
+def _values(values: list) -> str:
+    """Outputs or targets for the summary: '-' for don't care, short for huge numbers."""
+    return " ".join("-" if v is None else f"{v:.3f}" if abs(v) < 1e4 else f"{v:.3g}" for v in values)
 
 
 def main(argv: list[str] | None = None) -> int:
