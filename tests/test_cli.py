@@ -217,3 +217,20 @@ def test_progress_bar_only_on_a_terminal():
     assert proc.returncode == 0
     assert b"epoch" in seen and b"#" in seen
     assert bptui("train", "xor").stderr == ""
+
+
+def test_a_failed_save_leaves_the_old_file_whole_and_no_temporary(tmp_path, monkeypatch):
+    """A crash or a full disk in the middle of a save: the old file survives untouched."""
+    from bptui.core import save
+
+    out = tmp_path / "trained.toml"
+    out.write_text("the old file\n")
+
+    def disk_full(fd):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(save.os, "fsync", disk_full)
+    result = main(["train", "xor", "--epochs", "5", "--save-as", str(out)])
+    assert result == 2
+    assert out.read_text() == "the old file\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["trained.toml"]
