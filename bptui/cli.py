@@ -7,6 +7,9 @@ as ``bptui: PATH:LINE: what is wrong``, one line per problem, never as a traceba
 from __future__ import annotations
 
 import argparse
+import json
+import re
+import statistics
 import sys
 import time
 import traceback
@@ -18,9 +21,10 @@ from bptui.core.errors import InputError, Problem
 from bptui.core.report import dumps, inspect_report, pattern_results, train_report
 from bptui.core.save import scenario_toml, write_atomic
 from bptui.core.scenario import MAX_EPOCHS, MAX_SEED, load_scenario
+from bptui.core.sweep import Sweep
 from bptui.core.training import CONVERGED, DIVERGED, Run
 
-COMMANDS = ("list", "check", "inspect", "train")
+COMMANDS = ("list", "check", "inspect", "train", "sweep")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -58,6 +62,11 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--json", action="store_true", help="print JSON (SPEC section 5)")
     train.add_argument("--save-as", metavar="OUT.toml", type=Path,
                        help="also write the trained state as a scenario file")
+    sweep = sub.add_parser("sweep", help="train many seeds at once: how often, how fast it learns")
+    sweep.add_argument("path", metavar="PATH")
+    sweep.add_argument("--seeds", type=_whole(1, 100_000), required=True, help="how many seeds (from the file's seed on)")
+    sweep.add_argument("--epochs", type=_whole(0, MAX_EPOCHS), help="the most epochs each run takes")
+    sweep.add_argument("--json", action="store_true", help="print JSON (SPEC section 2)")
     return parser
 
 
@@ -113,17 +122,28 @@ class _Progress:
         self.total = max(total, 1)
         self.last = 0.0
 
-    def __call__(self, run: Run) -> None:
+    def __call__(self, run) -> None:
+        """Called after each epoch of a Run (or a Sweep)."""
         now = time.monotonic()
-        if now - self.last < 0.1 and run.status is None:
+        if now - self.last < 0.1 and getattr(run, "status", None) is None:
             return
         self.last = now
-        done = run.epoch / self.total
-        bar = "#" * int(30 * done)
-        sys.stderr.write(f"\r[{bar:<30}] epoch {run.epoch}/{self.total}  loss {run.history.last:.4g} ")
-        if run.status is not None:
+        self.draw(run)
+        if getattr(run, "status", None) is not None:
             sys.stderr.write("\n")
+
+    def draw(self, run) -> None:
+        bar = "#" * int(30 * run.epoch / self.total)
+        if isinstance(run, Run):
+            what = f"loss {run.history.last:.4g}"
+        else:
+            what = f"{len(run.seeds) - len(run.runs)} of {len(run.seeds)} runs done"
+        sys.stderr.write(f"\r[{bar:<30}] epoch {run.epoch}/{self.total}  {what} ")
         sys.stderr.flush()
+
+    def done(self, run) -> None:
+        self.draw(run)
+        sys.stderr.write("\n")
 
 
 def cmd_train(args) -> int:
@@ -161,6 +181,46 @@ def cmd_train(args) -> int:
     return 0
 
 
+def cmd_sweep(args) -> int:
+    scenario = _load(args.path)
+    first = scenario.training.seed
+    sweep = Sweep(scenario, list(range(first, first + args.seeds)), max_epochs=args.epochs)
+    progress = _Progress(sweep.max_epochs) if sys.stderr.isatty() else None
+    result = sweep.run(on_epoch=progress)
+    if progress is not None:
+        progress.done(sweep)
+    if args.json:
+        print(json.dumps(result.report()))
+        return 0
+    rate, low, high = result.failure_interval()
+    epochs = [e for e in result.epochs if e is not None]
+    print(f"{scenario.title}: {result.converged} of {len(result.seeds)} seeds converged "
+          f"(seeds {first} to {first + args.seeds - 1}, at most {sweep.max_epochs} epochs)")
+    if epochs:
+        print(f"epochs to converge: median {statistics.median(epochs):g}, "
+              f"from {min(epochs)} to {max(epochs)}")
+        print(histogram(epochs))
+    print(f"failure rate (local minimum, or too few epochs): {rate:.1%}, "
+          f"95% interval {low:.1%} to {high:.1%}")
+    diverged = result.status.count("diverged")
+    if diverged:
+        print(f"{diverged} of them diverged")
+    return 0
+
+
+def histogram(epochs: list[int], width: int = 60, height: int = 12) -> str:
+    """The distribution of epochs to converge, drawn for a terminal (plotext)."""
+    import plotext
+
+    plotext.clear_figure()
+    plotext.plotsize(width, height)
+    plotext.theme("clear")
+    plotext.hist(epochs, bins=min(20, max(5, len(set(epochs)))))
+    plotext.xlabel("epochs to converge")
+    text = plotext.build()
+    return text if sys.stdout.isatty() else re.sub(r"\x1b\[[0-9;]*m", "", text)  # plain in a file
+
+
 def _values(values: list) -> str:
     """Outputs or targets for the summary: '-' for don't care, short for huge numbers."""
     return " ".join("-" if v is None else f"{v:.3f}" if abs(v) < 1e4 else f"{v:.3g}" for v in values)
@@ -174,7 +234,9 @@ def main(argv: list[str] | None = None) -> int:
         args = _parser().parse_args(argv)
         if args.command is None:
             return _app([])
-        return {"list": cmd_list, "check": cmd_check, "inspect": cmd_inspect, "train": cmd_train}[args.command](args)
+        commands = {"list": cmd_list, "check": cmd_check, "inspect": cmd_inspect, "train": cmd_train,
+                    "sweep": cmd_sweep}
+        return commands[args.command](args)
     except InputError as e:
         for line in e.lines():
             print(line, file=sys.stderr)

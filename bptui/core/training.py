@@ -38,6 +38,19 @@ def init_weights(network: Network, scenario: Scenario, seed: int) -> None:
             network.layer(layer.name).b[...] = layer.bias_values
 
 
+def settings_at(training, epoch: int) -> tuple[float, float, float]:
+    """learning_rate, momentum and weight_decay of ``training`` in force for ``epoch``
+    (counted from 1): the base settings, then each schedule entry from its epoch on."""
+    lr, momentum, decay = training.learning_rate, training.momentum, training.weight_decay
+    for stage in training.schedule:
+        if stage.from_epoch > epoch:
+            break
+        lr = lr if stage.learning_rate is None else stage.learning_rate
+        momentum = momentum if stage.momentum is None else stage.momentum
+        decay = decay if stage.weight_decay is None else stage.weight_decay
+    return lr, momentum, decay
+
+
 def training_arrays(scenario: Scenario, which: np.ndarray):
     """Inputs, targets (don't-care as 0) and the care mask (None if every target counts)."""
     x = scenario.data.inputs[which]
@@ -112,15 +125,7 @@ class Run:
 
     def settings(self, epoch: int) -> tuple[float, float, float]:
         """learning_rate, momentum and weight_decay in force for ``epoch`` (counted from 1)."""
-        t = self.training
-        lr, momentum, decay = t.learning_rate, t.momentum, t.weight_decay
-        for stage in t.schedule:
-            if stage.from_epoch > epoch:
-                break
-            lr = lr if stage.learning_rate is None else stage.learning_rate
-            momentum = momentum if stage.momentum is None else stage.momentum
-            decay = decay if stage.weight_decay is None else stage.weight_decay
-        return lr, momentum, decay
+        return settings_at(self.training, epoch)
 
     def update(self, lr: float, momentum: float, decay: float) -> None:
         """Change the weights by the gradient in ``network.grad``."""
