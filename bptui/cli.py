@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
-import statistics
 import sys
 import time
 import traceback
@@ -21,7 +19,7 @@ from bptui.core.errors import InputError, Problem
 from bptui.core.report import dumps, inspect_report, pattern_results, train_report
 from bptui.core.save import scenario_toml, write_atomic
 from bptui.core.scenario import MAX_EPOCHS, MAX_SEED, load_scenario
-from bptui.core.sweep import Sweep
+from bptui.core.sweep import Sweep, histogram
 from bptui.core.training import CONVERGED, DIVERGED, Run
 
 COMMANDS = ("list", "check", "inspect", "train", "sweep")
@@ -192,33 +190,11 @@ def cmd_sweep(args) -> int:
     if args.json:
         print(json.dumps(result.report()))
         return 0
-    rate, low, high = result.failure_interval()
+    print("\n".join(result.summary(scenario.title)))
     epochs = [e for e in result.epochs if e is not None]
-    print(f"{scenario.title}: {result.converged} of {len(result.seeds)} seeds converged "
-          f"(seeds {first} to {first + args.seeds - 1}, at most {sweep.max_epochs} epochs)")
     if epochs:
-        print(f"epochs to converge: median {statistics.median(epochs):g}, "
-              f"from {min(epochs)} to {max(epochs)}")
-        print(histogram(epochs))
-    print(f"failure rate (local minimum, or too few epochs): {rate:.1%}, "
-          f"95% interval {low:.1%} to {high:.1%}")
-    diverged = result.status.count("diverged")
-    if diverged:
-        print(f"{diverged} of them diverged")
+        print(histogram(epochs, color=sys.stdout.isatty()))
     return 0
-
-
-def histogram(epochs: list[int], width: int = 60, height: int = 12) -> str:
-    """The distribution of epochs to converge, drawn for a terminal (plotext)."""
-    import plotext
-
-    plotext.clear_figure()
-    plotext.plotsize(width, height)
-    plotext.theme("clear")
-    plotext.hist(epochs, bins=min(20, max(5, len(set(epochs)))))
-    plotext.xlabel("epochs to converge")
-    text = plotext.build()
-    return text if sys.stdout.isatty() else re.sub(r"\x1b\[[0-9;]*m", "", text)  # plain in a file
 
 
 def _values(values: list) -> str:

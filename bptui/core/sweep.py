@@ -11,6 +11,8 @@ others go on, and the stack shrinks to the runs still going.
 from __future__ import annotations
 
 import math
+import re
+import statistics
 from dataclasses import dataclass
 
 import numpy as np
@@ -38,6 +40,21 @@ class SweepResult:
         centre = (rate + z * z / (2 * n)) / (1 + z * z / n)
         half = z * math.sqrt(rate * (1 - rate) / n + z * z / (4 * n * n)) / (1 + z * z / n)
         return rate, max(0.0, centre - half), min(1.0, centre + half)
+
+    def summary(self, title: str) -> list[str]:
+        """What a person reads first: how many learned, how fast, how often it fails."""
+        rate, low, high = self.failure_interval()
+        lines = [f"{title}: {self.converged} of {len(self.seeds)} seeds converged (seeds {self.seeds[0]} "
+                 f"to {self.seeds[-1]}, at most {self.max_epochs} epochs)"]
+        epochs = [e for e in self.epochs if e is not None]
+        if epochs:
+            lines.append(f"epochs to converge: median {statistics.median(epochs):g}, "
+                         f"from {min(epochs)} to {max(epochs)}")
+        lines.append(f"failure rate (a local minimum, or too few epochs): {rate:.1%}, "
+                     f"95% interval {low:.1%} to {high:.1%}")
+        if self.status.count(DIVERGED):
+            lines.append(f"{self.status.count(DIVERGED)} of them diverged")
+        return lines
 
     def report(self) -> dict:
         """The JSON of SPEC section 2."""
@@ -128,3 +145,16 @@ class Sweep:
             self.status[i] = MAX_EPOCHS
         epochs = tuple(int(e) if s == CONVERGED else None for e, s in zip(self.stopped_at, self.status))
         return SweepResult(self.seeds, self.max_epochs, epochs, tuple(self.status))
+
+
+def histogram(epochs: list[int], width: int = 60, height: int = 12, color: bool = False) -> str:
+    """The distribution of epochs to converge, drawn in text for a terminal (plotext)."""
+    import plotext  # only for this drawing
+
+    plotext.clear_figure()
+    plotext.plotsize(width, height)
+    plotext.theme("clear")
+    plotext.hist(epochs, bins=min(20, max(5, len(set(epochs)))))
+    plotext.xlabel("epochs to converge")
+    text = plotext.build()
+    return text if color else re.sub(r"\x1b\[[0-9;]*m", "", text)
