@@ -13,6 +13,7 @@ from bptui.app.screens.help import HelpScreen
 from bptui.app.widgets.loss import LossPlot
 from bptui.app.widgets.network import NetworkDiagram
 from bptui.app.widgets.status import StatusLine
+from bptui.app.widgets.sweep import SweepPanel
 from bptui.core.blame import blame_shares
 from bptui.core.report import inspect_report
 from bptui.core.scenario import load_scenario
@@ -187,7 +188,7 @@ async def test_help_lists_every_key_and_closes(shipped):
         assert isinstance(app.screen, HelpScreen)
         keys = [key for key, _ in app.screen.keys]
         for key in ("space", "n", ".", "r", "R", "o", "w", "ctrl+r", "-", "?", "q", "l", "b", "u", "h", "s", "L", "p",
-                    "P", "arrows", "tab"):
+                    "P", "S", "arrows", "tab"):
             assert key in keys
         await pilot.press("escape")
         await pilot.pause()
@@ -411,3 +412,14 @@ async def test_held_out_patterns_are_shown_apart(shipped, tmp_path):
         assert app.snapshot.patterns == ("00", "01", "10")
         assert [r["name"] for r in app.snapshot.held_out] == ["11"]
         assert "held out (never trained on)" in app.query_one("#hidden").text
+
+
+async def test_a_sweep_of_the_open_scenario_shows_its_histogram(shipped):
+    app = app_for(shipped)
+    async with app.run_test(size=(100, 36)) as pilot:
+        await pilot.press("S")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert app.query_one("#aside", ContentSwitcher).current == "sweep"
+        text = app.query_one(SweepPanel).query_one("TextView")._text.plain
+        assert "XOR: 96 of 100 seeds converged" in text and "epochs to converge" in text

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 from textual import work
+from textual.worker import get_current_worker
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -31,6 +32,7 @@ from bptui.app.widgets.hidden import hidden_text
 from bptui.app.widgets.loss import LossPlot
 from bptui.app.widgets.network import NetworkView
 from bptui.app.widgets.status import StatusLine
+from bptui.app.widgets.sweep import SweepPanel
 from bptui.app.widgets.textview import TextPanel
 from bptui.app.widgets.updates import updates_text
 from bptui.core.errors import InputError
@@ -38,11 +40,13 @@ from bptui.core.save import scenario_toml, write_atomic
 from bptui.core.scenario import MAX_SEED, Scenario, load_scenario, scale_learning_rate
 from bptui.core.snapshot import Snapshot, take_snapshot
 from bptui.core.stepper import PAUSED, RUNNING, Stepper
+from bptui.core.sweep import Sweep, SweepResult
 from bptui.core.training import DIVERGED, Run
 
 CHUNK_SECONDS = 0.03  # the worker trains this long between two snapshots
 TEXT_HZ = 5  # the most redraws a second of the text panels
 PLOT_HZ = 2  # ...and of the loss plot, which costs most bytes
+SWEEP_SEEDS = 100  # seeds a sweep from the app trains
 HISTORY = 5000  # the loss of at most about twice this many epochs is kept: memory stays flat
 
 
@@ -57,6 +61,24 @@ class Progress(Message):
 
     def can_replace(self, message: Message) -> bool:
         return isinstance(message, Progress)
+
+
+class SweepProgress(Message):
+    """How far the sweep has got; a newer one replaces one not yet handled."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, SweepProgress)
+
+
+class SweepDone(Message):
+    def __init__(self, result: SweepResult, title: str) -> None:
+        super().__init__()
+        self.result = result
+        self.title = title
 
 
 class Stopped(Message):
@@ -91,6 +113,7 @@ class BptuiApp(App):
         Binding("h", "panel('hidden')", "Hidden", id="panel-hidden", show=False),
         Binding("s", "panel('story')", "Story", id="panel-story", show=False),
         Binding("L", "log_scale", "Log scale", id="log-scale", show=False),
+        Binding("S", "sweep", "Sweep", id="sweep", show=False),
         Binding("p", "pattern(1)", "Next pattern", id="next-pattern", show=False),
         Binding("P", "pattern(-1)", "Previous pattern", id="previous-pattern", show=False),
     ]
@@ -112,6 +135,7 @@ class BptuiApp(App):
         "panel('hidden')": ("h", "Show the hidden units", "Each hidden unit's activation for every pattern"),
         "panel('story')": ("s", "Show the story", "The scenario's story: what to watch, what to try"),
         "log_scale": ("L", "Log / linear loss scale", "Switch the loss plot between linear and log scale"),
+        "sweep": ("S", f"Sweep {SWEEP_SEEDS} seeds", "Train many seeds at once: how often and how fast this learns"),
         "pattern(1)": ("p", "Next pattern", "Show the network on the next training pattern"),
         "pattern(-1)": ("P", "Previous pattern", "Show the network on the previous training pattern"),
         "help": ("?", "Help", "Every key"),
@@ -150,6 +174,7 @@ class BptuiApp(App):
                     yield TextPanel(hidden_text, id="hidden")
                     with VerticalScroll(id="story"):
                         yield Markdown(id="story-text")
+                    yield SweepPanel(id="sweep")
         yield StatusLine(id="status")
         yield Footer()
 
@@ -174,6 +199,8 @@ class BptuiApp(App):
 
     def load(self, scenario: Scenario, seed: int | None = None) -> None:
         self.stop_training()
+        self.workers.cancel_group(self, "sweep")  # a sweep of another scenario is no use now
+        self.query_one(SweepPanel).say(f"Press S to train {SWEEP_SEEDS} seeds of this scenario at once.")
         self.scenario = scenario
         self.run_ = Run(scenario, seed=seed, history=HISTORY)
         self.stepper = Stepper(self.run_)
@@ -208,7 +235,7 @@ class BptuiApp(App):
             self.query_one(StatusLine).show(s, self.phase, self.rate)
             self.query_one(NetworkView).show(s, self.pattern)
             aside = self.query_one("#aside", ContentSwitcher).current
-            if aside != "story":  # only the panel on screen is drawn
+            if aside not in ("story", "sweep"):  # only the panel on screen is drawn
                 self.query_one(f"#{aside}", TextPanel).show(s)
             now = time.monotonic()
             if force_plot or not self.running or now - self._last_plot >= 1 / PLOT_HZ:
@@ -409,10 +436,42 @@ class BptuiApp(App):
             return
         switcher = self.query_one("#aside", ContentSwitcher)
         switcher.current = name
-        switcher.border_title = name if name != "hidden" else "hidden units"
+        switcher.border_title = {"hidden": "hidden units", "sweep": f"sweep of {SWEEP_SEEDS} seeds"}.get(name, name)
         side.add_class("-aside")
         self._dirty = True
         self.call_after_refresh(self._redraw)  # once the panel has its size
+
+    def action_sweep(self) -> None:
+        if self.scenario is None:
+            return
+        self.action_panel("sweep")
+        first = self.scenario.training.seed
+        self.query_one(SweepPanel).say(f"Sweeping seeds {first} to {first + SWEEP_SEEDS - 1}...")
+        self._sweep(self.scenario, list(range(first, first + SWEEP_SEEDS)))
+
+    @work(thread=True, exclusive=True, group="sweep", exit_on_error=False)
+    def _sweep(self, scenario: Scenario, seeds: list[int]) -> None:
+        worker = get_current_worker()
+        sweep = Sweep(scenario, seeds)
+        last = 0.0
+
+        def progress(s: Sweep) -> None:
+            nonlocal last
+            if time.monotonic() - last > 0.25:
+                last = time.monotonic()
+                self.post_message(SweepProgress(
+                    f"Sweeping {len(seeds)} seeds: epoch {s.epoch} of at most {s.max_epochs}, "
+                    f"{len(seeds) - len(s.runs)} runs done"))
+
+        result = sweep.run(on_epoch=progress, stop=lambda: worker.is_cancelled)
+        if result is not None:
+            self.post_message(SweepDone(result, scenario.title))
+
+    def on_sweep_progress(self, message: SweepProgress) -> None:
+        self.query_one(SweepPanel).say(message.text)
+
+    def on_sweep_done(self, message: SweepDone) -> None:
+        self.query_one(SweepPanel).show_result(message.result, message.title)
 
     def action_log_scale(self) -> None:
         self.query_one(LossPlot).toggle_scale(self.snapshot)

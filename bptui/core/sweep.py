@@ -135,9 +135,12 @@ class Sweep:
         else:
             self.runs = self.runs[going]
 
-    def run(self, on_epoch=None) -> SweepResult:
+    def run(self, on_epoch=None, stop=None) -> SweepResult | None:
+        """Train every run to its end and return the result (None if ``stop()`` turned true)."""
         with np.errstate(all="ignore"):  # diverging runs are an outcome
             while len(self.runs) and self.epoch < self.max_epochs:
+                if stop is not None and stop():
+                    return None
                 self.train_epoch()
                 if on_epoch is not None:
                     on_epoch(self)
