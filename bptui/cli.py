@@ -182,7 +182,10 @@ def cmd_train(args) -> int:
 def cmd_sweep(args) -> int:
     scenario = _load(args.path)
     first = scenario.training.seed
-    sweep = Sweep(scenario, list(range(first, first + args.seeds)), max_epochs=args.epochs)
+    try:
+        sweep = Sweep(scenario, list(range(first, first + args.seeds)), max_epochs=args.epochs)
+    except ValueError as e:  # too many runs to hold in memory
+        raise InputError("sweep", [Problem(str(e))]) from None
     progress = _Progress(sweep.max_epochs) if sys.stderr.isatty() else None
     result = sweep.run(on_epoch=progress)
     if progress is not None:

@@ -452,7 +452,11 @@ class BptuiApp(App):
     @work(thread=True, exclusive=True, group="sweep", exit_on_error=False)
     def _sweep(self, scenario: Scenario, seeds: list[int]) -> None:
         worker = get_current_worker()
-        sweep = Sweep(scenario, seeds)
+        try:
+            sweep = Sweep(scenario, seeds)
+        except ValueError as e:  # too big a network for this many runs at once
+            self.post_message(SweepProgress(str(e)))
+            return
         last = 0.0
 
         def progress(s: Sweep) -> None:

@@ -42,6 +42,7 @@ MAX_PATTERNS = 1_000_000
 MAX_VALUES = 20_000_000  # patterns x units of all layers: what one pass holds
 MAX_EPOCHS = 1_000_000_000
 MAX_SEED = 2**63 - 1
+MAX_WEIGHT_INIT = 1e6  # far beyond any use; much larger overflows the draw of uniform(-r, r)
 MAX_PROBLEMS = 100  # listed for one file
 
 
@@ -211,7 +212,7 @@ class _Reader:
             self.bad(where, f"must be a whole number, not {shown}")
             return None
         if not low <= value <= high:
-            self.bad(where, f"{value} is out of range: it must be from {low} to {high}")
+            self.bad(where, f"{_shown(value)} is out of range: it must be from {low} to {high}")
             return None
         return value
 
@@ -220,6 +221,10 @@ class _Reader:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             self.bad(where, f"must be a number, not {_kind(value)}")
             return None
+        if isinstance(value, int) and abs(value) > _FLOAT_MAX:
+            self.bad(where, f"{_shown(value)} is too large for a number here")
+            return None
+        written = _shown(value) if isinstance(value, int) else repr(value)  # as the file has it
         value = float(value)
         if not math.isfinite(value):
             self.bad(where, f"must be a finite number, not {value}")
@@ -230,7 +235,7 @@ class _Reader:
                 bounds.append(f"below {below:g}")
             elif high < math.inf:
                 bounds.append(f"at most {high:g}")
-            self.bad(where, f"{value:g} is out of range: it must be {' and '.join(bounds)}")
+            self.bad(where, f"{written} is out of range: it must be {' and '.join(bounds)}")
             return None
         return value
 
@@ -260,6 +265,9 @@ class _Reader:
             at = f"{row + ', ' if row else ''}value {j + 1}"
             if isinstance(x, bool) or not isinstance(x, (int, float)):
                 self.bad(where, f"{at} must be a number, not {_kind(x)}")
+                return None
+            if isinstance(x, int) and abs(x) > _FLOAT_MAX:
+                self.bad(where, f"{at} ({_shown(x)}) is too large for a number")
                 return None
             if not math.isfinite(x) and not (allow_nan and math.isnan(x)):
                 self.bad(where, f"{at} must be finite, not {x}")
@@ -339,6 +347,16 @@ def load_scenario(path: str | os.PathLike, display: str | None = None) -> Scenar
     return parse_scenario(text, display, base=path.parent, path=path)
 
 
+_FLOAT_MAX = 1.7976931348623157e308
+
+
+def _shown(value: int) -> str:
+    """A whole number as a message can show it: one of hundreds of digits, by its size."""
+    if abs(value) < 10**30:
+        return str(value)
+    return f"a number of about {int(value.bit_length() * 0.30103) + 1} digits"
+
+
 _TOML_LINE = re.compile(r"\(at line (\d+), column \d+\)")
 
 
@@ -354,6 +372,8 @@ def parse_scenario(text: str, display: str = "<scenario>", base: Path | None = N
         raise InputError(display, [Problem(f"not valid TOML: {message}", line=line)]) from None
     except RecursionError:
         raise InputError(display, [Problem("not valid TOML here: values are nested too deeply")]) from None
+    except ValueError as e:  # Python refuses to read whole numbers of thousands of digits
+        raise InputError(display, [Problem(f"not valid TOML here: {e}")]) from None
     r = _Reader(display, key_lines(text))
     try:
         scenario = _check(r, doc, base or Path("."), path)
@@ -612,7 +632,8 @@ def _check_training(r: _Reader, doc: dict) -> Training:
         margin=r.get(raw, "margin", w, _Reader.number, default=d.margin, low=0),
         epochs=r.get(raw, "epochs", w, _Reader.integer, default=d.epochs, low=0, high=MAX_EPOCHS),
         error_criterion=r.get(raw, "error_criterion", w, _Reader.number, default=d.error_criterion, low=0),
-        weight_init=r.get(raw, "weight_init", w, _Reader.number, default=d.weight_init, low=0),
+        weight_init=r.get(raw, "weight_init", w, _Reader.number, default=d.weight_init, low=0,
+                          high=MAX_WEIGHT_INIT),
         seed=r.get(raw, "seed", w, _Reader.integer, default=d.seed, low=0, high=MAX_SEED),
     )
     schedule: list[Stage] = []

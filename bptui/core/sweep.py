@@ -62,8 +62,25 @@ class SweepResult:
                 "converged": self.converged}
 
 
+MAX_SWEEP_VALUES = 200_000_000  # numbers a sweep may hold at once (1.6 GB of float64)
+
+
+def values_needed(scenario: Scenario, runs: int) -> int:
+    """About how many numbers a sweep of ``runs`` runs holds at once: each run's weights,
+    gradient and last change, and its net inputs, activations and deltas of every pattern."""
+    weights = sum(scenario.layer(c.receiver).size * (scenario.layer(c.sender).size + 1)
+                  for c in scenario.connections)
+    units = sum(layer.size for layer in scenario.layers)
+    return runs * (3 * weights + 3 * len(scenario.data.names) * units)
+
+
 class Sweep:
     def __init__(self, scenario: Scenario, seeds: list[int], max_epochs: int | None = None):
+        """Raises ValueError when the runs would not fit in memory (see MAX_SWEEP_VALUES)."""
+        need = values_needed(scenario, len(seeds))
+        if need > MAX_SWEEP_VALUES:
+            raise ValueError(f"{len(seeds):,} runs of this network would hold about {need:,} numbers at once; "
+                             f"the limit is {MAX_SWEEP_VALUES:,}: sweep fewer seeds")
         self.scenario = scenario
         self.training = t = scenario.training
         self.seeds = tuple(seeds)

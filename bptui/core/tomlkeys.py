@@ -76,12 +76,21 @@ def key_lines(text: str) -> dict[str, int]:
                 continue
         # Scan the value part for strings and brackets that carry over to the next line.
         while i < len(line):
-            if multiline is not None:
+            if multiline == "'''":  # a literal string: no escapes
                 end = line.find(multiline, i)
                 if end < 0:
                     break
                 i = end + 3
                 multiline = None
+                continue
+            if multiline is not None:  # a basic string, where a backslash escapes a quote
+                if line[i] == "\\":
+                    i += 2
+                elif line.startswith('"""', i):
+                    i += 3
+                    multiline = None
+                else:
+                    i += 1
                 continue
             ch = line[i]
             if ch == "#":
