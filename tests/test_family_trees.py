@@ -85,8 +85,8 @@ def test_the_default_learns_and_generalises(shipped):
     """The issue's targets, over seeds 1 to 5 (about half a second each): at least 3
     learn 95% of the training cases, and on average at least 2 of the 4 held-out cases
     are answered right. (Over seeds 1 to 100, bptui measured: every seed 97% or more,
-    held-out 1.9 of 4 on average; one held-out case, Margaret.husband, cannot be worked
-    out from the training cases. Seeds 1 to 5 get 2.6.)"""
+    held-out 1.9 of 4 on average; one held-out case, Margaret.husband, this network cannot
+    work out from its training cases. Seeds 1 to 5 get 2.6.)"""
     scenario = load_scenario(shipped["family-trees"])
     learned, held_out = 0, []
     for seed in range(1, 6):
