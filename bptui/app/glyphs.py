@@ -14,27 +14,17 @@ LEVELS = " ▁▂▃▄▅▆▇█"  # a weight's size, as the height of a bloc
 SHADES = " ░▒▓█"  # an activation from 0 to 1
 
 
-def number(x: float | None, width: int = 8, digits: int = 4) -> str:
-    """A signed number that fits ``width`` characters; '·' when there is none yet."""
+def number(x: float | None, width: int = 8, digits: int = 4, signed: bool = True) -> str:
+    """A number that fits ``width`` characters (with its sign, or not: an activation), in
+    scientific notation when it is huge; '·' when there is none yet."""
+    sign = "+" if signed else ""
     if x is None:
         return "·".rjust(width)
     if not math.isfinite(x):
-        return ("nan" if math.isnan(x) else "+inf" if x > 0 else "-inf").rjust(width)
-    text = f"{x:+.{digits}f}"
+        return ("nan" if math.isnan(x) else f"{sign}inf" if x > 0 else "-inf").rjust(width)
+    text = f"{x:{sign}.{digits}f}"
     if len(text) > width:
-        text = f"{x:+.{max(1, width - 7)}e}"
-    return text.rjust(width)
-
-
-def fixed(x: float | None, width: int = 7) -> str:
-    """An unsigned-style number in ``width`` characters: 0.5071, or 1.2e+08 when it is huge."""
-    if x is None:
-        return "·".rjust(width)
-    if not math.isfinite(x):
-        return ("nan" if math.isnan(x) else "inf" if x > 0 else "-inf").rjust(width)
-    text = f"{x:.4f}"
-    if len(text) > width:
-        text = f"{x:.1e}"
+        text = f"{x:{sign}.{max(1, width - 7)}e}"
     return text.rjust(width)
 
 

@@ -18,7 +18,7 @@ from textual.geometry import Region
 from textual.message import Message
 from textual.widgets import Static
 
-from bptui.app.glyphs import bar, fixed, number, palette, weight_cell
+from bptui.app.glyphs import bar, number, palette, weight_cell
 from bptui.app.widgets.textview import TextView
 from bptui.core.snapshot import Snapshot
 from bptui.core.stepper import BACKWARD, FORWARD, LOSS, UPDATE
@@ -144,7 +144,7 @@ class NetworkDiagram(TextView, can_focus=True):
                 row = Text("▸ " if selected else "  ")
                 row.append(_short(unit, NAME_WIDTH).ljust(NAME_WIDTH), style="reverse" if selected else "")
                 a = None if layer.a is None else float(layer.a[self.pattern, k])
-                row.append(" a" + fixed(a, 7))
+                row.append(" a" + number(a, 7, signed=False))
                 if not layer.is_input:
                     d = None if layer.delta is None else float(layer.delta[self.pattern, k])
                     row.append(" δ")
