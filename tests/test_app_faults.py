@@ -22,14 +22,14 @@ from bptui.core.scenario import load_scenario
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def spawn_app(ignore_hangup: bool) -> tuple[int, int]:
-    """bptui xor on a pseudo-terminal of 80x24; returns (pid, the terminal's other end)."""
+def spawn_app(ignore_hangup: bool, rows: int = 24, columns: int = 80) -> tuple[int, int]:
+    """bptui xor on a pseudo-terminal; returns (pid, the terminal's other end)."""
     pid, fd = pty.fork()
     if pid == 0:  # the child: becomes the app
         try:
             if ignore_hangup:  # as under nohup: only noticing the terminal is gone can end it
                 signal.signal(signal.SIGHUP, signal.SIG_IGN)
-            fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
+            fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
             os.environ.update(TERM="xterm-256color", PYTHONPATH=str(ROOT))
             os.execv(sys.executable, [sys.executable, "-m", "bptui", "xor"])
         finally:
@@ -85,3 +85,13 @@ async def test_resizing_at_any_moment_never_crashes(shipped, tmp_path):
         await pilot.pause()
         assert app.query_one("#aside", ContentSwitcher).current == "blame"
         assert app.snapshot.phase == "forward" and not app.running
+
+
+def test_a_terminal_that_reports_no_size_still_gets_an_app():
+    """Some terminals say 0 x 0: the app must draw, answer keys and quit, not spin."""
+    pid, fd = spawn_app(False, rows=0, columns=0)
+    assert b"epoch" in read_for(fd, 3.0)
+    os.write(fd, b"q")
+    read_for(fd, 0.5)
+    assert wait_exit(pid, 3.0), "the app did not quit"
+    os.close(fd)

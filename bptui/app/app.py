@@ -8,6 +8,7 @@ terminal link is never flooded. A paused app redraws nothing and sends nothing.
 
 from __future__ import annotations
 
+import os
 import random
 import select
 import sys
@@ -503,6 +504,15 @@ def terminal_gone() -> bool:
 
 
 def run_app(scenario: Scenario | None = None, seed: int | None = None) -> int:
+    try:
+        columns, lines = os.get_terminal_size(sys.__stdout__.fileno())
+    except (OSError, ValueError, AttributeError):
+        columns = lines = 1
+    if not (columns and lines):
+        # A terminal that reports no size (0 x 0) sends Textual into endless re-layouts;
+        # COLUMNS and LINES, which it reads first, give it one to work with.
+        os.environ.setdefault("COLUMNS", "80")
+        os.environ.setdefault("LINES", "24")
     BptuiApp(scenario, seed).run()
     return 0
 
