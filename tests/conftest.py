@@ -25,3 +25,30 @@ def write_scenario(tmp_path: Path):
 @pytest.fixture(scope="session")
 def shipped() -> dict[str, Path]:
     return builtin()
+
+
+# Changes to shipped scenarios that many tests need, by name.
+CHANGES = {
+    "forever": [("error_criterion = 0.04", "error_criterion = 0"), ("epochs = 5000", "epochs = 1000000000")],
+    "diverging": [("learning_rate = 0.05", "learning_rate = 100.0")],
+}
+
+
+@pytest.fixture
+def variant(shipped, tmp_path: Path):
+    """A copy of a shipped scenario with text replaced, written to a file; returns its path.
+
+    Each replacement must match, so a test never silently runs on the unchanged file.
+    """
+
+    def make(name: str, replacements, file: str = "variant.toml") -> Path:
+        """``replacements``: (old, new) pairs, or the name of a set in CHANGES."""
+        text = shipped[name].read_text()
+        for old, new in CHANGES.get(replacements, replacements) if isinstance(replacements, str) else replacements:
+            assert old in text, f"{name}: no {old!r} to replace"
+            text = text.replace(old, new)
+        path = tmp_path / file
+        path.write_text(text)
+        return path
+
+    return make

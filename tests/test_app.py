@@ -88,12 +88,9 @@ async def test_n_makes_one_whole_update(shipped):
 
 
 @pytest.fixture
-def forever(shipped, tmp_path):
+def forever(variant):
     """XOR that never stops on its own: no error criterion."""
-    path = tmp_path / "forever.toml"
-    text = shipped["xor"].read_text().replace("error_criterion = 0.04", "error_criterion = 0")
-    path.write_text(text.replace("epochs = 5000", "epochs = 1000000000"))
-    return load_scenario(path)
+    return load_scenario(variant("xor", "forever"))
 
 
 async def test_a_run_stops_by_itself_when_it_converges(shipped):
@@ -283,11 +280,8 @@ async def test_too_small_terminal_says_so(shipped):
         assert not app.query_one("#too-small").display and app.query_one("#main").display
 
 
-async def test_a_diverging_run_pauses_and_offers_a_lower_rate(shipped, tmp_path):
-    text = shipped["biscuit-factory"].read_text().replace("learning_rate = 0.05", "learning_rate = 100.0")
-    path = tmp_path / "hot.toml"
-    path.write_text(text)
-    app = BptuiApp(load_scenario(path))
+async def test_a_diverging_run_pauses_and_offers_a_lower_rate(variant):
+    app = BptuiApp(load_scenario(variant("biscuit-factory", "diverging")))
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("space")
         await app.workers.wait_for_complete()
@@ -378,10 +372,8 @@ async def test_no_color_is_respected(shipped, monkeypatch):
         assert "+" in text and "-" in text
 
 
-async def test_online_steps_show_the_pattern_they_are_about(shipped, tmp_path):
-    text = shipped["xor"].read_text().replace('update = "batch"', 'update = "online"')
-    path = tmp_path / "online.toml"
-    path.write_text(text)
+async def test_online_steps_show_the_pattern_they_are_about(variant):
+    path = variant("xor", [('update = "batch"', 'update = "online"')])
     app = BptuiApp(load_scenario(path))
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("n", "n", "full_stop")  # the third pattern's forward pass
@@ -400,12 +392,9 @@ async def test_online_steps_show_the_pattern_they_are_about(shipped, tmp_path):
         assert app.snapshot.loss == pytest.approx(headless.start_loss)  # the status shows a whole loss
 
 
-async def test_held_out_patterns_are_shown_apart(shipped, tmp_path):
-    text = shipped["xor"].read_text().replace('targets = [[0], [1], [1], [0]]',
-                                               'targets = [[0], [1], [1], [0]]\ntest = ["11"]')
-    path = tmp_path / "held.toml"
-    path.write_text(text)
-    app = BptuiApp(load_scenario(path))
+async def test_held_out_patterns_are_shown_apart(variant):
+    held = variant("xor", [('targets = [[0], [1], [1], [0]]', 'targets = [[0], [1], [1], [0]]\ntest = ["11"]')])
+    app = BptuiApp(load_scenario(held))
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("h")
         await pilot.pause()

@@ -120,11 +120,9 @@ def test_test_patterns_are_reported_apart(write_scenario, capsys):
     assert set(report["accuracy"]) == {"train", "test"}
 
 
-def test_diverging_run_is_an_outcome_not_a_crash(shipped, tmp_path, capsys):
+def test_diverging_run_is_an_outcome_not_a_crash(variant, tmp_path, capsys):
     # Linear units and far too large a step: each change overshoots more, until overflow.
-    text = shipped["biscuit-factory"].read_text().replace("learning_rate = 0.05", "learning_rate = 100.0")
-    path = tmp_path / "hot.toml"
-    path.write_text(text)
+    path = variant("biscuit-factory", "diverging")
     out = tmp_path / "out.toml"
     assert main(["train", str(path), "--json", "--save-as", str(out)]) == 0
     captured = capsys.readouterr()

@@ -82,11 +82,8 @@ def test_online_sweep_matches_single_runs(order):
     assert result.status.count("converged") >= 2  # the comparison is of runs that stop at different epochs
 
 
-def test_diverging_runs_are_counted_as_failures(shipped, tmp_path):
-    text = shipped["biscuit-factory"].read_text().replace("learning_rate = 0.05", "learning_rate = 100.0")
-    path = tmp_path / "hot.toml"
-    path.write_text(text)
-    result = Sweep(load_scenario(path), [1, 2]).run()
+def test_diverging_runs_are_counted_as_failures(variant):
+    result = Sweep(load_scenario(variant("biscuit-factory", "diverging")), [1, 2]).run()
     assert result.status == ("diverged", "diverged") and result.epochs == (None, None)
 
 
