@@ -16,6 +16,7 @@ from pathlib import Path
 from bptui import __version__
 from bptui.core import catalog
 from bptui.core.errors import InputError, Problem
+from bptui.core.ledger import Trace
 from bptui.core.report import dumps, inspect_report, pattern_results, train_report
 from bptui.core.save import scenario_toml, write_atomic
 from bptui.core.scenario import MAX_EPOCHS, MAX_SEED, load_scenario
@@ -60,6 +61,8 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--json", action="store_true", help="print JSON (SPEC section 5)")
     train.add_argument("--save-as", metavar="OUT.toml", type=Path,
                        help="also write the trained state as a scenario file")
+    train.add_argument("--trace", metavar="FILE.jsonl", type=Path,
+                       help="also write every weight change as a line of JSON (docs/trace.md)")
     sweep = sub.add_parser("sweep", help="train many seeds at once: how often, how fast it learns")
     sweep.add_argument("path", metavar="PATH")
     sweep.add_argument("--seeds", type=_whole(1, 100_000), required=True, help="how many seeds (from the file's seed on)")
@@ -147,7 +150,16 @@ class _Progress:
 def cmd_train(args) -> int:
     scenario = _load(args.path)
     run = Run(scenario, seed=args.seed, max_epochs=args.epochs)
-    run.train(on_epoch=_Progress(run.max_epochs) if sys.stderr.isatty() else None)
+    progress = _Progress(run.max_epochs) if sys.stderr.isatty() else None
+    if args.trace is None:
+        run.train(on_epoch=progress)
+    else:
+        run.keep_last_change = True
+        try:
+            with Trace(args.trace) as trace:  # opened first: a bad path costs no training
+                run.train(on_epoch=progress, on_change=trace.write)
+        except OSError as e:
+            raise InputError(str(args.trace), [Problem(f"cannot write: {e.strerror or e}")]) from None
     if args.save_as is not None:
         if run.status == DIVERGED:
             print(f"bptui: {args.save_as}: not written: the run diverged, so its weights are not "

@@ -354,7 +354,7 @@ async def test_every_panel_draws_in_other_themes(shipped, theme):
     app = app_for(shipped)
     async with app.run_test(size=(120, 40)) as pilot:
         app.theme = theme
-        for key in ("n", "b", "u", "h", "s", "full_stop", "full_stop"):
+        for key in ("n", "b", "u", "h", "s", "m", "full_stop", "full_stop"):
             await pilot.press(key)
             await pilot.pause()
         assert "loss" in status(app)  # drawn, and no style the theme cannot express crashed it
@@ -412,3 +412,293 @@ async def test_a_sweep_of_the_open_scenario_shows_its_histogram(shipped):
         assert app.query_one("#aside", ContentSwitcher).current == "sweep"
         text = app.query_one(SweepPanel).query_one("TextView")._text.plain
         assert "XOR: 96 of 100 seeds converged" in text and "epochs to converge" in text
+
+
+async def test_hidden_panel_shows_the_symmetry_detectors_mirror_weights(shipped):
+    """Trained, the symmetry network's hidden units read as the paper's Fig. 1: each
+    weight over the unit's smallest, 1 : 2 : 4 on one side and -1 : -2 : -4 on the other."""
+    app = app_for(shipped, "symmetry", seed=1)
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.run_.train()  # headless, to its end; then shown at rest
+        app._rest("paused")
+        await pilot.press("h")
+        await pilot.pause()
+        lines = app.query_one("#hidden").text.splitlines()
+        # each row: name, the two weights, the two ratios
+        ratios = {line.split()[0]: [float(v) for v in line.split()[3:5]]
+                  for line in lines if line.split() and line.split()[0] in {f"x{i}" for i in range(1, 7)}}
+        for i in range(1, 4):
+            assert ratios[f"x{i}"] == [-v for v in ratios[f"x{7 - i}"]]  # mirrored, opposite signs
+        assert sorted(abs(ratios[f"x{i}"][0]) for i in range(1, 4)) == [1.0, 2.0, 4.0]
+        assert "×min" in lines[1]
+
+
+async def test_hidden_panel_draws_a_grid_and_names_the_feature_a_unit_follows(variant):
+    drawn = variant("xor", [('units = ["x1", "x2"]',
+                             'units = ["x1", "x2"]\ngrid = [1, 2]\nfeatures = { first = [1, 0] }')])
+    app = BptuiApp(load_scenario(drawn))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("h")
+        await pilot.pause()
+        text = app.query_one("#hidden").text
+        # Two inputs and a feature: every unit's two weights follow "first" exactly, r = +-1.
+        assert text.count("≈ first (r ") == 2 and ("r +1.00" in text or "r -1.00" in text)
+        assert "rows: x1…x2" in text
+        assert "different codes for 4 patterns" in text
+
+
+async def test_the_decision_map_shows_each_unit_over_the_input_plane(shipped):
+    app = app_for(shipped)
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.run_.train()
+        app._rest("paused")
+        await pilot.press("m")
+        await pilot.pause()
+        text = app.query_one("#map").text
+        assert "output y" in text and "hidden h1" in text and "hidden h2" in text
+        assert "x1 → from -0.25 to 1.25" in text
+        # The four patterns are marked by their targets: two 1s and two 0s per map.
+        first_map = text.split("hidden h2")[0]
+        assert sum(line.count("1") for line in first_map.splitlines()[1:]) == 4  # 2 per map, 2 maps across
+
+
+async def test_the_decision_map_follows_the_live_weights(shipped):
+    """The map is the network's own output: the cell at a pattern shows what the run
+    answers for it (checked against a forward pass of the run itself)."""
+    from bptui.core.plane import Plane
+
+    app = app_for(shipped)
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.run_.train()
+        app._rest("paused")
+        plane = Plane(app.scenario)
+        m = plane.map(app.snapshot.theta, 5, 5)  # -0.25, 0.125, 0.5, 0.875, 1.25
+        corner = app.run_.outputs(np.array([[-0.25, 1.25]]))[0, 0]
+        assert m.a["output"][0, 0, 0] == pytest.approx(corner)  # top left: x1 lowest, x2 highest
+        await pilot.press("m")
+        await pilot.pause()
+        assert "output y" in app.query_one("#map").text
+
+
+async def test_the_decision_map_explains_itself_for_other_networks(shipped):
+    app = app_for(shipped, "biscuit-factory")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("m")
+        await pilot.pause()
+        assert "for networks with two inputs" in app.query_one("#map").text
+
+
+async def test_the_decision_map_without_colour_uses_shades(shipped, monkeypatch):
+    monkeypatch.setenv("NO_COLOR", "1")
+    app = app_for(shipped)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("m")
+        await pilot.pause()
+        text = app.query_one("#map").text
+        assert "▀" not in text and "shade: activation" in text
+
+
+async def test_quiz_asks_before_the_blame_travels_back_and_keeps_score(shipped):
+    from bptui.app.screens.dialogs import QuizScreen
+    from bptui.core.blame import most_blamed
+
+    headless = Run(load_scenario(shipped["xor"]))
+    layer, k = most_blamed(blame_shares(headless.network, headless.inspect()))
+    app = app_for(shipped)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("k", "n")
+        await pilot.pause()
+        assert isinstance(app.screen, QuizScreen)
+        assert app.stepper.phase == "loss"  # the error is known, no delta sent back yet
+        assert app.snapshot.layer("hidden").delta is None
+        ids = [unit_id for unit_id, _ in app.screen.units]
+        assert ids == ["hidden/0", "hidden/1", "output/0"]
+        await pilot.press(*["down"] * ids.index(f"{layer}/{k}"), "enter")
+        await pilot.pause()
+        assert app.score == (1, 1)
+        assert app.stepper.phase == "backward: hidden"  # revealed: every delta, no update yet
+        assert app.query_one("#aside", ContentSwitcher).current == "blame"
+        assert "quiz 1/1" in status(app)
+        # A wrong answer counts too; escape skips without counting.
+        await pilot.press("n")  # the rest of this step: its update
+        await pilot.pause()
+        assert app.run_.epoch == 1 and not isinstance(app.screen, QuizScreen)
+        await pilot.press("n")  # the next step asks again
+        await pilot.pause()
+        assert isinstance(app.screen, QuizScreen)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.score == (1, 1) and app.stepper.phase == "loss"
+
+
+async def test_editing_a_weight_while_paused_changes_the_run_and_training_goes_on(shipped):
+    from bptui.app.screens.dialogs import EditScreen
+
+    app = app_for(shipped)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("n", "n")
+        diagram = app.query_one(NetworkDiagram)
+        while diagram.selection.kind != "weight":
+            await pilot.press("down")
+        selection = diagram.selection
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, EditScreen)
+        field = app.screen.query_one("#edit-value")
+        field.value = "nonsense"
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, EditScreen)  # refused where it was typed
+        assert "is not a number" in str(app.screen.query_one("#edit-warning").render())
+        field.value = "2.5"
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.run_.epoch == 2  # editing does not reset
+        assert app.run_.network.links[selection.link].w[selection.j, selection.i] == 2.5
+        # The loss shown is the error at the edited weights, as a headless run computes it.
+        headless = Run(load_scenario(shipped["xor"]))
+        headless.train_epoch(), headless.train_epoch()
+        headless.network.links[selection.link].w[selection.j, selection.i] = 2.5
+        assert app.snapshot.pass_loss == pytest.approx(float(headless.inspect().E))
+        await pilot.press("n")
+        headless.train_epoch()
+        assert np.array_equal(app.run_.network.theta, headless.network.theta)
+
+
+async def test_editing_the_learning_rate_applies_from_the_next_epoch(shipped, tmp_path):
+    app = app_for(shipped)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("n", "n", "n", "t")
+        await pilot.pause()
+        app.screen.query_one("#edit-learning_rate").value = "0.1"
+        app.screen.query_one("#edit-momentum").value = "0"
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.run_.epoch == 3
+        assert app.run_.settings(3)[:2] == (0.5, 0.9) and app.run_.settings(4)[:2] == (0.1, 0.0)
+        await pilot.press("n")
+        assert app.snapshot.learning_rate == 0.1 and app.snapshot.momentum == 0.0
+
+
+async def test_gradient_check_of_the_selected_weight_and_of_the_whole_network(shipped):
+    from bptui.core.gradcheck import check_gradients, weight_index
+
+    app = app_for(shipped)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("n")
+        diagram = app.query_one(NetworkDiagram)
+        while diagram.selection.kind != "weight":
+            await pilot.press("down")
+        selection = diagram.selection
+        await pilot.press("g")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert app.query_one("#aside", ContentSwitcher).current == "check"
+        text = app.query_one("#check").text
+        expected = check_gradients(app.run_, weight_index(app.run_.network, selection.link, selection.j,
+                                                          selection.i))
+        (row,) = expected.rows
+        assert "1 checked: they agree" in text and row.name in text
+        assert f"backprop {row.backprop:+.8e}" in text and f"numeric  {row.numeric:+.8e}" in text
+        await pilot.press("G")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        text = app.query_one("#check").text
+        assert f"{app.run_.network.n_trainable} checked: they agree" in text
+
+
+async def test_a_lesson_hides_locks_and_counts_the_updates(shipped):
+    app = app_for(shipped, "lesson-xor-rate")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        assert "400 updates left" in status(app)
+        await pilot.press("b")  # hidden by the lesson
+        await pilot.pause()
+        assert app.query_one("#aside", ContentSwitcher).current != "blame"
+        seed = app.run_.seed
+        await pilot.press("R")  # the seed is locked
+        assert app.run_.seed == seed
+        await pilot.press("space")  # at the file's rate, 400 updates are not enough ...
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert app.run_.updates == 400 and app.run_.status is None and not app.running
+        assert "0 updates left" in status(app)
+        await pilot.press("n")
+        assert app.run_.updates == 400  # ... and no more are allowed
+        await pilot.press("r", "t")  # a reset gives the budget back; t sets the rate
+        await pilot.pause()
+        assert any("momentum (locked by the lesson)" in str(w.render()) for w in app.screen.query(".edit-label"))
+        app.screen.query_one("#edit-learning_rate").value = "4"
+        app.screen.query_one("#edit-momentum").value = "0.9"  # locked: only the file's value is taken
+        await pilot.press("enter")
+        await pilot.pause()
+        assert "is not a number from 0 to 0" in str(app.screen.query_one("#edit-warning").render())
+        app.screen.query_one("#edit-momentum").value = "0"
+        await pilot.press("enter")
+        await pilot.press("space")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert app.run_.status == "converged" and app.run_.updates < 400
+
+
+async def test_explain_derives_the_selected_units_delta_with_the_engines_numbers(shipped):
+    from bptui.core.explain import explain_delta, number
+
+    app = app_for(shipped, "tutoring-chain")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("n", "n")
+        diagram = app.query_one(NetworkDiagram)
+        while not (diagram.selection.kind == "unit" and diagram.selection.layer == "Arjun"):
+            await pilot.press("down")
+        await pilot.press("e")
+        await pilot.pause()
+        text = app.query_one("#explain").text
+        expected = explain_delta(app.run_, app.pass_, "Arjun", 0)
+        assert expected.value == app.pass_.delta[app.run_.network.layer("Arjun").index][0, 0]
+        assert "delta(Arjun)" in text and f"= {expected.arithmetic}" in text.replace("\n    ", " ")
+        assert f"= {number(expected.value)}" in text
+        await pilot.press("up")  # the weight row above Arjun: its gradient and last change
+        await pilot.pause()
+        text = app.query_one("#explain").text
+        assert "dE/dw(Sunita<-Arjun)" in text and "dw(Sunita<-Arjun)" in text
+
+
+async def test_explain_says_what_is_not_computed_yet_mid_step(shipped):
+    app = app_for(shipped, "xor")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("e", "full_stop", "full_stop")  # forward, loss: no hidden delta yet
+        diagram = app.query_one(NetworkDiagram)
+        while not (diagram.selection.kind == "unit" and diagram.selection.layer == "hidden"):
+            await pilot.press("down")
+        await pilot.pause()
+        assert "not" in app.query_one("#explain").text  # said in words, never a stale number
+
+
+async def test_the_ledger_lists_every_step_and_copies(shipped):
+    app = app_for(shipped)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("n", "n", "j")
+        await pilot.pause()
+        text = app.query_one("#ledger").text
+        assert "epoch 1 · 4 patterns" in text and "epoch 2 · 4 patterns" in text
+        assert len(app.ledger) == 6  # the 3 biggest changes of each update
+        await pilot.press("y")
+        assert app.clipboard == "\n".join(app.ledger)
+
+
+async def test_time_travel_goes_back_and_training_resumes_exactly(shipped):
+    app = app_for(shipped)
+    headless = Run(load_scenario(shipped["xor"]))
+    thetas = [headless.network.theta.copy()]
+    for _ in range(5):
+        headless.train_epoch()
+        thetas.append(headless.network.theta.copy())
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press(*["n"] * 5, "left_square_bracket", "left_square_bracket")
+        assert app.run_.epoch == 3 and np.array_equal(app.run_.network.theta, thetas[3])
+        await pilot.press("right_square_bracket")
+        assert app.run_.epoch == 4 and np.array_equal(app.run_.network.theta, thetas[4])
+        await pilot.press("left_square_bracket", "n", "n")  # a new future from epoch 3
+        assert app.run_.epoch == 5 and np.array_equal(app.run_.network.theta, thetas[5])
+        await pilot.press("r")
+        assert app.run_.epoch == 0 and np.array_equal(app.run_.network.theta, thetas[0])

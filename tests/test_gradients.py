@@ -1,7 +1,8 @@
 """Finite-difference checks of backpropagation (SPEC section 4).
 
 For every case: random weights and data (fixed seeds), one ``network.gradient`` pass,
-then dE/dtheta_k by central differences for EVERY trainable weight and bias, where E is
+then dE/dtheta_k by central differences (``bptui.core.gradcheck.numeric_gradient``, the
+routine of the app's gradient check) for EVERY trainable weight and bias, where E is
 exactly the loss ``network.output_error`` computes. Also: E itself against the SPEC's
 formulas (so a gradient consistent with a wrong loss cannot pass), delta against
 dE/dnet, and the batched ``runs`` mode against single runs.
@@ -20,10 +21,10 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
+from bptui.core.gradcheck import STEP, bias_index, loss, numeric_gradient
 from bptui.core.network import Network
 from bptui.core.scenario import parse_scenario
 
-H = 1e-6  # central-difference step
 KINK = 1e-4  # how far every relu net and margin edge must be from the base point
 RTOL = 1e-6
 ATOL = 1e-9
@@ -128,12 +129,6 @@ def random_theta(net: Network, seed: int, size=None) -> np.ndarray:
     return rng.uniform(-1.0, 1.0, size=size if size is not None else net.theta.shape)
 
 
-def loss(net: Network, x, t, care, margin) -> float:
-    p = net.forward(x)
-    net.output_error(p, t, care, margin)
-    return float(p.E)
-
-
 def well_placed(case: Case, net: Network, p, t, care) -> bool:
     """The point is away from every kink, the margin matters, and most gradients are not 0.
 
@@ -235,20 +230,6 @@ def reference_loss(scenario, net: Network, x, t, care, margin) -> float:
             E += float(-(keep * tt * np.log(a)).sum())
     assert col == t.shape[-1]
     return E
-
-
-def numeric_gradient(net: Network, x, t, care, margin) -> np.ndarray:
-    theta = net.theta  # 1-D for a single run; the weight views share its memory
-    g = np.zeros(net.n_trainable)
-    for k in range(net.n_trainable):
-        old = theta[k]
-        theta[k] = old + H
-        e_plus = loss(net, x, t, care, margin)
-        theta[k] = old - H
-        e_minus = loss(net, x, t, care, margin)
-        theta[k] = old
-        g[k] = (e_plus - e_minus) / (2 * H)
-    return g
 
 
 def assert_close_gradient(analytic: np.ndarray, numeric: np.ndarray, what: str = "") -> None:
@@ -409,7 +390,10 @@ def test_gradient_matches_finite_differences(case: Case):
         np.testing.assert_allclose(p.a[unit.index], reference[unit.name], rtol=1e-12, atol=1e-15)
     assert np.any(analytic != 0.0), "a vacuous case: every gradient is zero"
 
-    numeric = numeric_gradient(net, x, t, care, case.margin)
+    before = net.theta.copy()
+    numeric, corner = numeric_gradient(net, x, t, care, case.margin)
+    assert not corner.any(), f"{case.id}: a step crossed a kink, though place() kept away from them"
+    np.testing.assert_array_equal(net.theta, before)  # put back bit for bit
     assert_close_gradient(analytic, numeric, case.id)
     # The finite differences did not disturb the weights or the gradient buffer's meaning.
     net.gradient(x, t, care, case.margin)
@@ -491,16 +475,13 @@ def test_delta_is_dE_dnet(case: Case):
         for k in range(len(x)):
             xk, tk = x[k : k + 1], t[k : k + 1]
             ck = None if care is None else care[k : k + 1]
+            biases = [bias_index(net, unit.name, j) for j in range(unit.size)]
+            assert [unit.b[0, j] for j in range(unit.size)] == [net.theta[i] for i in biases]
+            numeric, corner = numeric_gradient(net, xk, tk, ck, case.margin, biases)
+            assert not corner.any(), f"{case.id}: a step crossed a kink on pattern {k}"
             for j in range(unit.size):
-                old = unit.b[0, j]
-                unit.b[0, j] = old + H
-                e_plus = loss(net, xk, tk, ck, case.margin)
-                unit.b[0, j] = old - H
-                e_minus = loss(net, xk, tk, ck, case.margin)
-                unit.b[0, j] = old
-                numeric = (e_plus - e_minus) / (2 * H)
-                assert abs(delta[k, j] - numeric) <= RTOL * max(abs(numeric), abs(delta[k, j])) + ATOL, (
-                    f"{case.id}: delta of {unit.name}[{j}] on pattern {k}: {delta[k, j]!r} vs {numeric!r}")
+                assert abs(delta[k, j] - numeric[j]) <= RTOL * max(abs(numeric[j]), abs(delta[k, j])) + ATOL, (
+                    f"{case.id}: delta of {unit.name}[{j}] on pattern {k}: {delta[k, j]!r} vs {numeric[j]!r}")
                 checked += 1
         if not unit.is_output:
             assert np.any(delta != 0)
@@ -601,15 +582,15 @@ def test_batched_gradient_matches_finite_differences_per_run():
     numeric = np.zeros_like(analytic)
     for k in range(net.n_trainable):
         old = net.theta[:, k].copy()
-        net.theta[:, k] = old + H
+        net.theta[:, k] = old + STEP
         p = net.forward(x)
         net.output_error(p, t, care, case.margin)
         e_plus = np.asarray(p.E).copy()
-        net.theta[:, k] = old - H
+        net.theta[:, k] = old - STEP
         p = net.forward(x)
         net.output_error(p, t, care, case.margin)
         e_minus = np.asarray(p.E).copy()
         net.theta[:, k] = old
-        numeric[:, k] = (e_plus - e_minus) / (2 * H)
+        numeric[:, k] = (e_plus - e_minus) / (2 * STEP)
     for r in range(3):
         assert_close_gradient(analytic[r], numeric[r], f"run {r}")

@@ -38,3 +38,59 @@ def test_blame_panel(snap_compare, shipped):
 def test_too_small(snap_compare, shipped):
     app = BptuiApp(load_scenario(shipped["xor"]))
     assert snap_compare(app, terminal_size=(50, 12))
+
+
+async def _trained(pilot) -> None:
+    """Train to the end, headless and deterministic, then show the run at rest."""
+    app = pilot.app
+    app.run_.train()
+    app._rest("paused")
+
+
+async def _on_arjun(pilot) -> None:
+    await pilot.press("n", "n")
+    while not (pilot.app.query_one("NetworkDiagram").selection.layer == "Arjun"
+               and pilot.app.query_one("NetworkDiagram").selection.kind == "unit"):
+        await pilot.press("down")
+
+
+# The panels of the explaining tools, each as a learner first sees it.
+def test_explain_panel(snap_compare, shipped):
+    app = BptuiApp(load_scenario(shipped["tutoring-chain"]))
+    assert snap_compare(app, press=["e"], run_before=_on_arjun, terminal_size=(120, 40))
+
+
+def test_decision_map(snap_compare, shipped):
+    app = BptuiApp(load_scenario(shipped["xor"]))
+    assert snap_compare(app, press=["m"], run_before=_trained, terminal_size=(100, 30))
+
+
+def test_ledger(snap_compare, shipped):
+    app = BptuiApp(load_scenario(shipped["xor"]))
+    assert snap_compare(app, press=["n", "n", "n", "j"], terminal_size=(80, 24))
+
+
+async def _checked(pilot) -> None:
+    await pilot.press("n", "G")
+    await pilot.app.workers.wait_for_complete()  # the check runs in a thread
+    await pilot.pause()
+
+
+def test_gradient_check(snap_compare, shipped):
+    app = BptuiApp(load_scenario(shipped["xor"]))
+    assert snap_compare(app, run_before=_checked, terminal_size=(80, 24))
+
+
+def test_quiz_question(snap_compare, shipped):
+    app = BptuiApp(load_scenario(shipped["tutoring-chain"]))
+    assert snap_compare(app, press=["k", "n"], terminal_size=(80, 24))
+
+
+def test_lesson(snap_compare, shipped):
+    app = BptuiApp(load_scenario(shipped["lesson-xor-rate"]))
+    assert snap_compare(app, press=["s"], terminal_size=(80, 24))
+
+
+def test_representations(snap_compare, shipped):
+    app = BptuiApp(load_scenario(shipped["symmetry"]))
+    assert snap_compare(app, press=["h"], run_before=_trained, terminal_size=(80, 24))

@@ -14,6 +14,7 @@ import select
 import sys
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -25,22 +26,31 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.widgets import ContentSwitcher, Footer, Markdown, Static
 
-from bptui.app.screens.dialogs import DivergedScreen, SaveScreen
+from bptui.app.screens.dialogs import DivergedScreen, EditScreen, QuizScreen, SaveScreen
 from bptui.app.screens.gallery import GalleryScreen
 from bptui.app.screens.help import HelpScreen
 from bptui.app.widgets.blame import blame_text
+from bptui.app.widgets.check import CheckDrawer
+from bptui.app.widgets.explain import ExplainDrawer
+from bptui.app.widgets.ledger import ledger_drawer
 from bptui.app.widgets.hidden import hidden_text
 from bptui.app.widgets.loss import LossPlot
 from bptui.app.widgets.network import NetworkView
+from bptui.app.widgets.plane import PlaneDrawer
 from bptui.app.widgets.status import StatusLine
 from bptui.app.widgets.sweep import SweepPanel
 from bptui.app.widgets.textview import TextPanel
 from bptui.app.widgets.updates import updates_text
 from bptui.core.errors import InputError
+from bptui.core.history import History
+from bptui.core.ledger import ledger_lines
+from bptui.core.gradcheck import GradientCheck, bias_index, check_gradients, weight_index
 from bptui.core.save import scenario_toml, write_atomic
-from bptui.core.scenario import MAX_SEED, Scenario, load_scenario, scale_learning_rate
+from bptui.core.scenario import (MAX_SEED, MAX_WEIGHT_INIT, Scenario, change_settings, load_scenario,
+                                 scale_learning_rate)
 from bptui.core.snapshot import Snapshot, take_snapshot
-from bptui.core.stepper import PAUSED, RUNNING, Stepper
+from bptui.core.blame import most_blamed
+from bptui.core.stepper import FORWARD, PAUSED, RUNNING, UPDATE, Stepper
 from bptui.core.sweep import Sweep, SweepResult
 from bptui.core.training import DIVERGED, Run
 
@@ -49,19 +59,23 @@ TEXT_HZ = 5  # the most redraws a second of the text panels
 PLOT_HZ = 2  # ...and of the loss plot, which costs most bytes
 SWEEP_SEEDS = 100  # seeds a sweep from the app trains
 HISTORY = 5000  # the loss of at most about twice this many epochs is kept: memory stays flat
+LEDGER_LINES = 2000  # the ledger keeps the newest lines
+LEDGER_TOP = 3  # weights listed per update in the ledger, biggest changes first
 
 
 class Progress(Message):
     """A snapshot from the training thread; a newer one replaces one not yet handled."""
 
-    def __init__(self, generation: int, snapshot: Snapshot, rate: float) -> None:
+    def __init__(self, generation: int, snapshot: Snapshot, rate: float, ledger: list[str]) -> None:
         super().__init__()
         self.generation = generation
         self.snapshot = snapshot
         self.rate = rate
+        self.ledger = ledger  # the last update of the chunk, and a line for those not listed
 
     def can_replace(self, message: Message) -> bool:
-        return isinstance(message, Progress)
+        # A replaced snapshot loses nothing, but its ledger lines must not be lost silently.
+        return isinstance(message, Progress) and not message.ledger
 
 
 class SweepProgress(Message):
@@ -80,6 +94,16 @@ class SweepDone(Message):
         super().__init__()
         self.result = result
         self.title = title
+
+
+class Checked(Message):
+    """A gradient check has finished."""
+
+    def __init__(self, result: GradientCheck, what: str, epoch: int) -> None:
+        super().__init__()
+        self.result = result
+        self.what = what
+        self.epoch = epoch
 
 
 class Stopped(Message):
@@ -113,8 +137,19 @@ class BptuiApp(App):
         Binding("u", "panel('updates')", "Updates", id="panel-updates", show=False),
         Binding("h", "panel('hidden')", "Hidden", id="panel-hidden", show=False),
         Binding("s", "panel('story')", "Story", id="panel-story", show=False),
+        Binding("m", "panel('map')", "Map", id="panel-map", show=False),
         Binding("L", "log_scale", "Log scale", id="log-scale", show=False),
         Binding("S", "sweep", "Sweep", id="sweep", show=False),
+        Binding("k", "quiz", "Quiz", id="quiz", show=False),
+        Binding("e", "panel('explain')", "Explain", id="panel-explain", show=False),
+        Binding("j", "panel('ledger')", "Ledger", id="panel-ledger", show=False),
+        Binding("y", "copy_ledger", "Copy ledger", id="copy-ledger", show=False),
+        Binding("left_square_bracket", "travel(-1)", "Back", id="back", show=False, key_display="["),
+        Binding("right_square_bracket", "travel(1)", "Forward", id="forward", show=False, key_display="]"),
+        Binding("g", "check(False)", "Check", id="check", show=False),
+        Binding("G", "check(True)", "Check all", id="check-all", show=False),
+        Binding("enter", "edit_selected", "Edit", id="edit", show=False),
+        Binding("t", "edit_settings", "Settings", id="settings", show=False),
         Binding("p", "pattern(1)", "Next pattern", id="next-pattern", show=False),
         Binding("P", "pattern(-1)", "Previous pattern", id="previous-pattern", show=False),
     ]
@@ -135,8 +170,25 @@ class BptuiApp(App):
         "panel('updates')": ("u", "Show the updates", "The last change of every weight, biggest movers first"),
         "panel('hidden')": ("h", "Show the hidden units", "Each hidden unit's activation for every pattern"),
         "panel('story')": ("s", "Show the story", "The scenario's story: what to watch, what to try"),
+        "panel('map')": ("m", "Show the decision map", "Two inputs: the output and each hidden unit over the input plane"),
         "log_scale": ("L", "Log / linear loss scale", "Switch the loss plot between linear and log scale"),
         "sweep": ("S", f"Sweep {SWEEP_SEEDS} seeds", "Train many seeds at once: how often and how fast this learns"),
+        "edit_selected": ("enter", "Edit the selected weight or bias",
+                          "While paused: type a new value; training goes on from there"),
+        "edit_settings": ("t", "Edit the learning rate and momentum",
+                          "While paused: new settings from the next epoch on; training goes on from there"),
+        "check(False)": ("g", "Gradient check of the selected weight",
+                         "Finite differences beside backprop for the weight or bias under the cursor"),
+        "check(True)": ("G", "Gradient check of the whole network",
+                        "Finite differences beside backprop for every weight and bias (a sample of big nets)"),
+        "panel('explain')": ("e", "Explain the selected unit or weight",
+                             "Its delta, gradient and last change, derived with the live numbers"),
+        "panel('ledger')": ("j", "Show the blame ledger", "Every update, in the same arithmetic, as it happens"),
+        "copy_ledger": ("y", "Copy the ledger", "Put the ledger's text on the clipboard"),
+        "travel(-1)": ("[", "Back one epoch", "Step back through the epochs already run (training goes on from there)"),
+        "travel(1)": ("]", "Forward one epoch", "Step forward again through the epochs already run"),
+        "quiz": ("k", "Quiz mode on / off", "Stepping with n or .: guess which unit will carry the most blame, "
+                 "then see; keeps a score"),
         "pattern(1)": ("p", "Next pattern", "Show the network on the next training pattern"),
         "pattern(-1)": ("P", "Previous pattern", "Show the network on the previous training pattern"),
         "help": ("?", "Help", "Every key"),
@@ -160,6 +212,12 @@ class BptuiApp(App):
         self._generation = 0  # counts training threads, so a late message from an old one is ignored
         self._dirty = False
         self._last_plot = 0.0
+        self.quiz = False
+        self.checker = CheckDrawer()
+        self.pass_ = None  # the pass shown, and the training rows it ran over: what `e` explains
+        self.rows = slice(None)
+        self.history: History | None = None
+        self.score = (0, 0)  # quiz answers right, questions answered
 
     # Layout
 
@@ -173,6 +231,10 @@ class BptuiApp(App):
                     yield TextPanel(blame_text, id="blame")
                     yield TextPanel(updates_text, id="updates")
                     yield TextPanel(hidden_text, id="hidden")
+                    yield TextPanel(PlaneDrawer(self), id="map")
+                    yield TextPanel(self.checker, id="check")
+                    yield TextPanel(ExplainDrawer(self), id="explain")
+                    yield TextPanel(ledger_drawer(self), id="ledger")
                     with VerticalScroll(id="story"):
                         yield Markdown(id="story-text")
                     yield SweepPanel(id="sweep")
@@ -204,11 +266,16 @@ class BptuiApp(App):
         self.query_one(SweepPanel).say(f"Press S to train {SWEEP_SEEDS} seeds of this scenario at once.")
         self.scenario = scenario
         self.run_ = Run(scenario, seed=seed, history=HISTORY)
+        self.run_.keep_last_change = True  # for the ledger and for explaining the last change
+        self.history = History(self.run_)
         self.stepper = Stepper(self.run_)
+        self.ledger: list[str] = []  # every update's lines (ledger_lines), newest last
         self.pattern = 0
         self.title = f"bptui · {scenario.title}"
-        self.query_one("#story-text", Markdown).update(scenario.story or "*This scenario has no story.*")
+        self.query_one("#story-text", Markdown).update(lesson_text(scenario) + (scenario.story or
+                                                                                "*This scenario has no story.*"))
         self.query_one(NetworkView).diagram.focus()
+        self._apply_lesson()
         self._rest(PAUSED)
 
     def _rest(self, phase: str) -> None:
@@ -218,7 +285,8 @@ class BptuiApp(App):
             return
         self.phase = phase
         self.rate = None
-        self._show(take_snapshot(self.run_, self.run_.inspect(), phase), now=True)
+        self.pass_, self.rows = self.run_.inspect(), slice(None)
+        self._show(take_snapshot(self.run_, self.pass_, phase), now=True)
 
     def _show(self, snapshot: Snapshot, now: bool = False) -> None:
         self.snapshot = snapshot
@@ -233,11 +301,17 @@ class BptuiApp(App):
         s = self.snapshot
         self.pattern = min(self.pattern, len(s.patterns) - 1)
         with self.batch_update():
-            self.query_one(StatusLine).show(s, self.phase, self.rate)
+            extra = [f"quiz {self.score[0]}/{self.score[1]}"] if self.quiz else []
+            left = self._budget_left()
+            if left is not None:
+                extra.append(f"{left} updates left")
+            self.query_one(StatusLine).show(s, self.phase, self.rate, " │ ".join(extra))
             self.query_one(NetworkView).show(s, self.pattern)
             aside = self.query_one("#aside", ContentSwitcher).current
             if aside not in ("story", "sweep"):  # only the panel on screen is drawn
                 self.query_one(f"#{aside}", TextPanel).show(s)
+            if aside == "ledger":
+                self.query_one("#ledger", TextPanel).scroll_end(animate=False, immediate=False)
             now = time.monotonic()
             if force_plot or not self.running or now - self._last_plot >= 1 / PLOT_HZ:
                 self._last_plot = now
@@ -257,26 +331,41 @@ class BptuiApp(App):
             self._rest(PAUSED)
             self._say_ended()
             return
+        if self._out_of_budget():
+            self._rest(PAUSED)
+            return
+        left = self._budget_left()
         self.running = True
         self.phase = RUNNING
         self._halt.clear()
         self._idle.clear()
         self._generation += 1
-        self._train(run, self._generation)
+        self._train(run, self._generation, None if left is None else run.updates + left)
 
     @work(thread=True, exclusive=True, group="train", exit_on_error=False)
-    def _train(self, run: Run, generation: int) -> None:
+    def _train(self, run: Run, generation: int, budget: int | None) -> None:
+        """Train until halted or ended, or (a lesson's budget) until ``budget`` updates."""
+        def stop() -> bool:
+            return self._halt.is_set() or (budget is not None and run.updates >= budget)
+
         try:
             with np.errstate(all="ignore"):
-                while not self._halt.is_set() and run.status is None:
+                while not stop() and run.status is None:
                     start = time.perf_counter()
-                    epoch = run.epoch
-                    while run.status is None and not self._halt.is_set():
-                        run.train_epoch(stop=self._halt.is_set)
+                    epoch, updates = run.epoch, run.updates
+                    while run.status is None and not stop():
+                        if run.train_epoch(stop=stop) is not None:
+                            self.history.record()  # only whole epochs: a checkpoint is a boundary
                         if time.perf_counter() - start > CHUNK_SECONDS:
                             break
                     rate = (run.epoch - epoch) / max(time.perf_counter() - start, 1e-9)
-                    self.post_message(Progress(generation, take_snapshot(run, run.inspect(), RUNNING), rate))
+                    ledger = []
+                    if run.updates > updates:
+                        if run.updates - updates > 1:
+                            ledger.append(f"... {run.updates - updates - 1:,} updates not listed while "
+                                          "running (bptui train --trace lists every one)")
+                        ledger += ledger_lines(run, LEDGER_TOP)
+                    self.post_message(Progress(generation, take_snapshot(run, run.inspect(), RUNNING), rate, ledger))
         finally:
             self._idle.set()
             self.post_message(Stopped(generation))
@@ -294,6 +383,8 @@ class BptuiApp(App):
             self.notify("Training was in the middle of a long epoch: back to the starting weights.")
 
     def on_progress(self, message: Progress) -> None:
+        if message.generation == self._generation and message.ledger:
+            self._write_ledger(message.ledger)
         if self.running and message.generation == self._generation:
             self.rate = message.rate
             self._show(message.snapshot)
@@ -303,8 +394,10 @@ class BptuiApp(App):
             return
         was_running = self.running
         self.running = False
-        if was_running:  # it ended by itself: converged, out of epochs or diverged
+        if was_running:  # it ended by itself: converged, out of epochs, diverged or out of budget
             self._rest(PAUSED)
+            if self.run_.status is None:
+                self._out_of_budget()
             if self.run_.status == DIVERGED:
                 self.push_screen(DivergedScreen(self.run_.epoch, self.run_.settings(self.run_.epoch)[0]),
                                  self._after_divergence)
@@ -328,11 +421,15 @@ class BptuiApp(App):
         if self.run_ is None:
             return
         self.stop_training()
+        if not self.stepper.mid_step and self._out_of_budget():
+            return
         if self.run_.status is not None:
             self._say_ended()
             return
         if not self.stepper.mid_step:
             self.stepper.step()
+        if self._quiz_now():
+            return
         self.stepper.finish()
         self._stepped()
 
@@ -340,8 +437,12 @@ class BptuiApp(App):
         if self.run_ is None:
             return
         self.stop_training()
+        if not self.stepper.mid_step and self._out_of_budget():
+            return
         if self.run_.status is not None and not self.stepper.mid_step:
             self._say_ended()
+            return
+        if self._quiz_now():
             return
         self.stepper.step()
         self._stepped()
@@ -353,23 +454,276 @@ class BptuiApp(App):
     def _stepped(self) -> None:
         self.phase = self.stepper.phase
         self.rate = None
+        self.pass_, self.rows = self.stepper.pass_, self.stepper.rows
+        if self.phase == UPDATE:
+            self._write_ledger(ledger_lines(self.run_, LEDGER_TOP))
+            if self.history.epochs[-1] < self.run_.epoch:
+                self.history.record()  # the step ended an epoch: exactly at its boundary
         self._show(take_snapshot(self.run_, self.stepper.pass_, self.stepper.phase, self.stepper.rows), now=True)
+
+    # A lesson: what it locks, hides and allows
+
+    @property
+    def locks(self) -> tuple[str, ...]:
+        lesson = self.scenario.lesson if self.scenario is not None else None
+        return lesson.locked if lesson else ()
+
+    def _locked(self, setting: str) -> bool:
+        """Whether the lesson locks ``setting``; if so, say so."""
+        if setting in self.locks:
+            words = {"learning_rate": "the learning rate", "weights": "the weights", "seed": "the seed",
+                     "scenario": "the scenario", "momentum": "the momentum"}[setting]
+            self.notify(f"This lesson keeps {words} as the file sets it.", severity="warning")
+            return True
+        return False
+
+    def _hidden(self, panel: str) -> bool:
+        lesson = self.scenario.lesson if self.scenario is not None else None
+        if lesson and panel in lesson.hide:
+            self.notify(f"This lesson hides the {panel} panel.", severity="warning")
+            return True
+        return False
+
+    def _budget_left(self) -> int | None:
+        """Weight updates the lesson still allows (None: no budget)."""
+        lesson = self.scenario.lesson if self.scenario is not None else None
+        if lesson is None or lesson.steps is None or self.run_ is None:
+            return None
+        return max(0, lesson.steps - self.run_.updates)
+
+    def _out_of_budget(self) -> bool:
+        if self._budget_left() == 0:
+            self.notify(f"The lesson's {self.scenario.lesson.steps} updates are used. r starts again with "
+                        "the whole budget.", severity="warning")
+            return True
+        return False
+
+    def _apply_lesson(self) -> None:
+        """Show and hide panels as the lesson says, and tell its goal."""
+        lesson = self.scenario.lesson
+        hide = set(lesson.hide) if lesson else set()
+        # A class, not an inline display: the layout's own rules must still apply when shown.
+        self.query_one("#network").set_class("network" in hide, "-hidden")
+        self.query_one("#loss").set_class("loss" in hide, "-hidden")
+        switcher = self.query_one("#aside", ContentSwitcher)
+        if switcher.current in hide:
+            shown = next((p for p in ("blame", "story", "hidden", "updates", "map", "explain", "ledger")
+                          if p not in hide), None)
+            if shown is not None:
+                self.action_panel(shown)
+        if "loss" in hide:
+            self.query_one("#side").add_class("-aside")
+        if lesson and lesson.goal:
+            self.notify(f"Lesson: {lesson.goal}", timeout=10)
+
+    # Edit while paused
+
+    def _can_edit(self) -> bool:
+        if self.run_ is None:
+            return False
+        if self.running:
+            self.stop_training()
+            self._rest(PAUSED)
+        if self.stepper.mid_step:
+            self.notify("A step is under way: finish it first (n), then edit.", severity="warning")
+            return False
+        return True
+
+    def action_edit_selected(self) -> None:
+        selection = self.query_one(NetworkView).diagram.selection
+        if self._locked("weights") or not self._can_edit() or selection is None:
+            return
+        net = self.run_.network
+        if selection.kind == "weight":
+            link = net.links[selection.link]
+            j, i = selection.j, selection.i
+            if not link.trainable:
+                self.notify("This connection is frozen (trainable = false): it keeps its weights.")
+            name = f"w({link.receiver.units[j]} ← {link.sender.units[i]})"
+            where = (link.w, (j, i))
+        else:
+            layer = net.layer(selection.layer)
+            if layer.b is None:
+                self.notify("An input unit has no weight or bias to edit: move the cursor to a weight.")
+                return
+            name = f"bias of {layer.units[selection.j]}"
+            where = (layer.b, (0, selection.j))
+        array, index = where
+        self.push_screen(EditScreen(f"edit {name}", f"A new value for {name}; training goes on from it.",
+                                    [("value", name, float(array[index]), -MAX_WEIGHT_INIT, MAX_WEIGHT_INIT)]),
+                         lambda values: self._edited(values, array, index, name))
+
+    def _edited(self, values: dict | None, array, index, name: str) -> None:
+        if values is None:
+            return
+        array[index] = values["value"]  # a view into the run's theta: the run itself changes
+        self._rest(PAUSED)
+        self.notify(f"{name} = {values['value']:g}. The error at these weights: {self.snapshot.pass_loss:.6g}.")
+
+    def action_edit_settings(self) -> None:
+        if not self._can_edit():
+            return
+        lr, momentum, _ = self.run_.settings(self.run_.epoch + 1)
+        # A locked setting is shown with its one allowed value.
+        fields = [("learning_rate", "learning rate", lr, 0.0, 1e6), ("momentum", "momentum", momentum, 0.0, 1.0)]
+        fields = [(k, label + (" (locked by the lesson)" if k in self.locks else ""), v,
+                   v if k in self.locks else low, v if k in self.locks else high) for k, label, v, low, high in fields]
+        if all(k in self.locks for k, *_ in fields):
+            self._locked("learning_rate")
+            return
+        self.push_screen(EditScreen(
+            f"settings from epoch {self.run_.epoch + 1} on",
+            "The learning rate and momentum of the epochs to come; the epochs already run keep theirs.",
+            fields), self._settings_edited)
+
+    def _settings_edited(self, values: dict | None) -> None:
+        if values is None:
+            return
+        run = self.run_
+        run.training = change_settings(run.training, run.epoch + 1, values["learning_rate"], values["momentum"])
+        self.scenario = run.scenario = replace(run.scenario, training=run.training)
+        self._rest(PAUSED)
+        self.notify(f"From epoch {run.epoch + 1}: learning rate {values['learning_rate']:g}, "
+                    f"momentum {values['momentum']:g}.")
+
+    # Time travel and the ledger
+
+    def action_travel(self, step: int) -> None:
+        if self.run_ is None:
+            return
+        self.stop_training()
+        run = self.run_
+        cp = self.history.back(run.epoch) if step < 0 else self.history.forward(run.epoch)
+        if cp is None:
+            self.notify("This is the first epoch kept." if step < 0 else
+                        "This is the latest epoch run: n or space trains on from here.")
+            if self.stepper.mid_step or step > 0:
+                return
+            cp = self.history.at_or_before(run.epoch)  # back to the start of this epoch
+        self.history.restore(cp.epoch)
+        self.stepper.reset()
+        self._rest(PAUSED)
+        if self.history.stride > 1:
+            self.notify(f"Epoch {run.epoch}: in a run this long, every {self.history.stride}th epoch is kept.")
+
+    def _write_ledger(self, lines: list[str]) -> None:
+        self.ledger += lines
+        del self.ledger[:-LEDGER_LINES]
+        self._dirty = True
+
+    def action_copy_ledger(self) -> None:
+        self.copy_to_clipboard("\n".join(self.ledger))
+        self.notify(f"Copied {len(self.ledger)} lines of the ledger.")
+
+    def on_network_diagram_selected(self, message) -> None:
+        if self.query_one("#aside", ContentSwitcher).current == "explain":
+            self._dirty = True
+            self._redraw()
+
+    # Gradient check
+
+    def action_check(self, whole: bool) -> None:
+        if self.run_ is None:
+            return
+        if self.running:
+            self.stop_training()
+            self._rest(PAUSED)
+        which, what = None, "every weight and bias"
+        if not whole:
+            selection = self.query_one(NetworkView).diagram.selection
+            net = self.run_.network
+            try:
+                if selection is not None and selection.kind == "weight":
+                    which = weight_index(net, selection.link, selection.j, selection.i)
+                    link = net.links[selection.link]
+                    what = f"w({link.receiver.units[selection.j]} ← {link.sender.units[selection.i]})"
+                elif selection is not None:
+                    which = bias_index(net, selection.layer, selection.j)
+                    what = f"b({net.layer(selection.layer).units[selection.j]})"
+                else:
+                    raise ValueError
+            except ValueError:
+                self.notify("Put the cursor on a weight or on a unit with a bias (or press G for the whole "
+                            "network).", severity="warning")
+                return
+        self.action_panel("check")
+        self._check(self.run_, which, what, self.run_.epoch)
+
+    @work(thread=True, exclusive=True, group="check", exit_on_error=False)
+    def _check(self, run: Run, which, what: str, epoch: int) -> None:
+        """In a thread: the whole network of a big scenario takes a moment."""
+        self.post_message(Checked(check_gradients(run, which), what, epoch))
+
+    def on_checked(self, message: Checked) -> None:
+        self.checker.result, self.checker.what, self.checker.epoch = message.result, message.what, message.epoch
+        self._dirty = True
+        self._redraw()
+
+    # Predict, then reveal
+
+    def action_quiz(self) -> None:
+        self.quiz = not self.quiz
+        self._dirty = True
+        self.notify("Quiz on: step with n or . and, before each backward pass, guess which unit will "
+                    "carry the most blame." if self.quiz else
+                    f"Quiz off. Your score: {self.score[0]} of {self.score[1]}.")
+
+    def _quiz_now(self) -> bool:
+        """In quiz mode, when the error is known and the blame not yet sent back, ask first
+        (the step waits at its loss phase for the answer). True if a question was asked."""
+        if not self.quiz:
+            return False
+        if self.stepper.phase == FORWARD:
+            self.stepper.step()  # the loss: the error must be known before the question
+        if not self.stepper.blame_next:
+            return False
+        self._stepped()
+        units = [(f"{layer.name}/{k}", f"{unit} ({layer.name})" if unit != layer.name else unit)
+                 for layer in self.snapshot.layers if not layer.is_input for k, unit in enumerate(layer.units)]
+        patterns = self.snapshot.patterns
+        which = f"pattern {patterns[0]}" if len(patterns) == 1 else f"all {len(patterns)} patterns"
+        self.push_screen(QuizScreen(units, self.score, which), self._answered)
+        return True
+
+    def _answered(self, choice: str | None) -> None:
+        if choice is None:  # skipped: the step waits at its loss phase
+            return
+        self.stepper.finish_backward()
+        self._stepped()
+        answer = most_blamed({layer.name: layer.share for layer in self.snapshot.layers
+                              if layer.share is not None})
+        if answer is None:
+            self.notify("No unit carries any blame on this step: the error is zero.")
+            return
+        layer, k = answer
+        unit = self.snapshot.layer(layer).units[k]
+        share = float(self.snapshot.layer(layer).share[k])
+        right = choice == f"{layer}/{k}"
+        self.score = (self.score[0] + right, self.score[1] + 1)
+        self.action_panel("blame")
+        self.notify(("Right! " if right else "Not this time. ") + f"{unit} carries the most: {share:.0%} "
+                    f"of the blame. Score: {self.score[0]} of {self.score[1]}.",
+                    severity="information" if right else "warning")
 
     def action_reset(self) -> None:
         if self.run_ is not None:
             self.stop_training()
             self.run_.reset()
+            self.history.record()
             self.stepper.reset()
             self._rest(PAUSED)
 
     def action_new_seed(self) -> None:
-        if self.run_ is not None:
+        if self.run_ is not None and not self._locked("seed"):
             self.stop_training()
             self.run_.reset(random.randint(0, MAX_SEED))
+            self.history.record()
             self.stepper.reset()
             self._rest(PAUSED)
 
     def action_open(self) -> None:
+        if self._locked("scenario"):
+            return
         self.stop_training()
         if self.run_ is not None:
             self._rest(PAUSED)
@@ -398,7 +752,7 @@ class BptuiApp(App):
         self.notify(f"Saved: {path}")
 
     def action_reload(self) -> None:
-        if self.scenario is None or self.scenario.path is None:
+        if self.scenario is None or self.scenario.path is None or self._locked("scenario"):
             return
         try:
             scenario = load_scenario(self.scenario.path)
@@ -410,7 +764,7 @@ class BptuiApp(App):
         self.notify(f"Reloaded {self.scenario.path}")
 
     def action_lower_rate(self) -> None:
-        if self.run_ is not None:
+        if self.run_ is not None and not self._locked("learning_rate"):
             self.load(scale_learning_rate(self.scenario, 0.5), self.run_.seed)
             self.notify(f"Learning rate halved to {self.scenario.training.learning_rate:g}; back to the start.")
 
@@ -431,19 +785,21 @@ class BptuiApp(App):
         self.exit()
 
     def action_panel(self, name: str) -> None:
+        if self._hidden(name):
+            return
         side = self.query_one("#side")
         if name == "loss":
             side.remove_class("-aside")
             return
         switcher = self.query_one("#aside", ContentSwitcher)
         switcher.current = name
-        switcher.border_title = {"hidden": "hidden units", "sweep": f"sweep of {SWEEP_SEEDS} seeds"}.get(name, name)
+        switcher.border_title = {"hidden": "hidden units", "map": "decision map", "check": "gradient check", "ledger": "blame ledger", "sweep": f"sweep of {SWEEP_SEEDS} seeds"}.get(name, name)
         side.add_class("-aside")
         self._dirty = True
         self.call_after_refresh(self._redraw)  # once the panel has its size
 
     def action_sweep(self) -> None:
-        if self.scenario is None:
+        if self.scenario is None or self._hidden("sweep"):
             return
         self.action_panel("sweep")
         first = self.scenario.training.seed
@@ -491,6 +847,22 @@ class BptuiApp(App):
         yield from super().get_system_commands(screen)
         for action, (key, title, text) in self.ACTIONS.items():
             yield SystemCommand(f"{title} ({key})", text, lambda action=action: self.run_action(action))
+
+
+def lesson_text(scenario: Scenario) -> str:
+    """The lesson's goal and rules, put above the story."""
+    lesson = scenario.lesson
+    if lesson is None:
+        return ""
+    rules = []
+    if lesson.steps is not None:
+        rules.append(f"{lesson.steps} weight updates")
+    if lesson.locked:
+        rules.append("locked: " + ", ".join(name.replace("_", " ") for name in lesson.locked))
+    if lesson.hide:
+        rules.append("hidden: " + ", ".join(lesson.hide))
+    goal = f"**The lesson.** {lesson.goal}" if lesson.goal else "**The lesson.**"
+    return goal + "\n\n" + "".join(f"- {rule}\n" for rule in rules) + "\n---\n\n"
 
 
 def terminal_gone() -> bool:

@@ -45,6 +45,17 @@ def blame_shares(network: Network, p: Pass) -> dict[str, np.ndarray]:
     return {name: b / safe for name, b in blame.items()}
 
 
+def most_blamed(shares: dict[str, np.ndarray]) -> tuple[str, int] | None:
+    """The unit with the largest share, as (layer name, unit index); None when no unit
+    carries any blame (or the shares are not finite numbers)."""
+    best, where = 0.0, None
+    for name, share in shares.items():
+        for k, value in enumerate(np.ravel(share)):
+            if np.isfinite(value) and value > best:
+                best, where = float(value), (name, k)
+    return where
+
+
 def link_factors(p: Pass, link: Link) -> np.ndarray | None:
     """link_kj = w_kj f'(net_j) per pattern (patterns x receiving x sending).
 

@@ -12,12 +12,14 @@ import math
 import numpy as np
 
 from bptui.core.blame import blame_shares, link_factors
+from bptui.core.meaning import representations
 from bptui.core.network import Pass
 from bptui.core.training import CONVERGED, Run
 
 
 def plain(x):
-    """numpy arrays and numbers as JSON-ready lists and floats; non-finite as None."""
+    """numpy arrays and numbers (also inside dicts and lists) as JSON-ready lists and floats;
+    non-finite as None."""
     if isinstance(x, np.ndarray):
         if x.ndim == 0:
             return plain(x.item())
@@ -27,6 +29,10 @@ def plain(x):
         return x if math.isfinite(x) else None
     if isinstance(x, np.integer):
         return int(x)
+    if isinstance(x, dict):
+        return {k: plain(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [plain(v) for v in x]
     return x
 
 
@@ -74,6 +80,8 @@ def inspect_report(run: Run) -> dict:
         "loss": plain(p.E),
         "layers": layers,
         "connections": connections,
+        # What each hidden unit came to mean (bptui/core/meaning.py): more keys are allowed.
+        "representations": plain(representations(run.scenario, net, p)),
     }
 
 

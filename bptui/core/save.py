@@ -65,12 +65,24 @@ def scenario_toml(run: Run, out_path: Path) -> str:
     net = run.network
     lines = [f"format = {FORMAT}", "", "[scenario]", f"title = {_string(s.title)}",
              f"summary = {_string(s.summary)}", f"story = {_string(s.story)}"]
+    if s.lesson is not None:  # a saved exercise stays an exercise
+        lines += ["", "[lesson]"]
+        if s.lesson.goal:
+            lines.append(f"goal = {_string(s.lesson.goal)}")
+        lines += [f"locked = {_names(s.lesson.locked)}", f"hide = {_names(s.lesson.hide)}"]
+        if s.lesson.steps is not None:
+            lines.append(f"steps = {s.lesson.steps}")
     for layer in s.layers:
         lines += ["", "[[layers]]", f"name = {_string(layer.name)}", f"units = {_names(layer.units)}"]
         if layer.activation is not None:
             lines.append(f"activation = {_string(layer.activation)}")
             bias = net.layer(layer.name).b
             lines.append(f"bias = {_row(bias[0])}" if bias is not None else "bias = false")
+        if layer.grid is not None:
+            lines.append(f"grid = [{layer.grid[0]}, {layer.grid[1]}]")
+        if layer.features:
+            lines.append("features = { " + ", ".join(f"{_string(name)} = {_row(values)}"
+                                                     for name, values in layer.features) + " }")
     for conn, link in zip(s.connections, net.links):
         lines += ["", "[[connections]]", f"from = {_string(conn.sender)}", f"to = {_string(conn.receiver)}",
                   f"weights = {_matrix(link.w)}"]

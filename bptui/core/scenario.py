@@ -53,6 +53,11 @@ class Layer:
     activation: str | None  # None for input layers
     bias: bool
     bias_values: tuple[float, ...] | None = None  # starting biases, when the file gives them
+    # How to draw the layer's units, rows x columns in order (e.g. the pixels of an image).
+    grid: tuple[int, int] | None = None
+    # Named properties of each unit (e.g. a person's generation), so the app can say which
+    # property a hidden unit's incoming weights follow: what the unit came to mean.
+    features: tuple[tuple[str, tuple[float, ...]], ...] = ()
 
     @property
     def size(self) -> int:
@@ -107,6 +112,22 @@ class Training:
     schedule: tuple[Stage, ...] = ()
 
 
+# What a lesson may lock, and the app's panels it may hide.
+LOCKABLE = ("learning_rate", "momentum", "weights", "seed", "scenario")
+PANELS = ("story", "network", "loss", "blame", "updates", "hidden", "map", "explain", "ledger", "check", "sweep")
+
+
+@dataclass(frozen=True)
+class Lesson:
+    """``[lesson]``: a teacher's focused exercise. The app enforces it; the engine and
+    the command line ignore it, so a lesson never changes what a run computes."""
+
+    goal: str = ""  # shown to the student; "" for none
+    locked: tuple[str, ...] = ()  # settings the student cannot change (LOCKABLE)
+    hide: tuple[str, ...] = ()  # panels the student does not see (PANELS)
+    steps: int | None = None  # weight updates the student may make; None: no budget
+
+
 @dataclass(frozen=True)
 class Scenario:
     title: str
@@ -117,6 +138,7 @@ class Scenario:
     data: Data
     training: Training
     path: Path | None = field(default=None, compare=False)
+    lesson: Lesson | None = None
 
     def layer(self, name: str) -> Layer:
         return next(layer for layer in self.layers if layer.name == name)
@@ -135,9 +157,10 @@ class Scenario:
 # The default of a key that has none: it must be there.
 REQUIRED = object()
 
-TOP_KEYS = ("format", "scenario", "layers", "connections", "data", "training")
+TOP_KEYS = ("format", "scenario", "layers", "connections", "data", "training", "lesson")
 SCENARIO_KEYS = ("title", "summary", "story")
-LAYER_KEYS = ("name", "units", "size", "activation", "bias")
+LAYER_KEYS = ("name", "units", "size", "activation", "bias", "grid", "features")
+MAX_FEATURES = 32  # named properties of one layer's units
 CONNECTION_KEYS = ("from", "to", "weights", "trainable")
 DATA_KEYS = ("patterns", "inputs", "targets", "test", "file")
 TRAINING_KEYS = (
@@ -145,6 +168,7 @@ TRAINING_KEYS = (
     "epochs", "error_criterion", "weight_init", "seed", "schedule",
 )
 STAGE_KEYS = ("from_epoch", "learning_rate", "momentum", "weight_decay")
+LESSON_KEYS = ("goal", "locked", "hide", "steps")
 
 
 class _Bad(Exception):
@@ -288,6 +312,36 @@ class _Reader:
         return np.array(value, dtype=np.float64).reshape(rows, cols)
 
 
+def _drawing(r: _Reader, raw: dict, where: str, n: int):
+    """A layer's ``grid`` and ``features``: how the app draws and explains its units."""
+    grid = None
+    if "grid" in raw:
+        value = raw["grid"]
+        if (not isinstance(value, list) or len(value) != 2
+                or not all(isinstance(x, int) and not isinstance(x, bool) for x in value)):
+            shown = "" if isinstance(value, list) else f", not {_kind(value)}"
+            r.bad(_join(where, "grid"), f"must be [rows, columns], two whole numbers{shown}")
+        elif value[0] < 1 or value[1] < 1 or value[0] * value[1] != n:
+            r.bad(_join(where, "grid"), f"{value[0]} x {value[1]} is not the layer's {_count(n, 'unit')}")
+        else:
+            grid = (value[0], value[1])
+    features = []
+    if "features" in raw:
+        table = raw["features"]
+        if not isinstance(table, dict):
+            r.bad(_join(where, "features"), f"must be a table of name = [one number per unit], not {_kind(table)}")
+        elif len(table) > MAX_FEATURES:
+            r.bad(_join(where, "features"), f"{len(table)} features; the limit is {MAX_FEATURES}")
+        else:
+            for key, value in table.items():
+                at = _join(_join(where, "features"), key)
+                if not isinstance(value, list):
+                    r.bad(at, f"must be a list of {n} numbers, one per unit, not {_kind(value)}")
+                elif r.vector(value, at, n, f"the layer ({_count(n, 'unit')})") is not None:
+                    features.append((key, tuple(float(x) for x in value)))
+    return grid, tuple(features)
+
+
 def _join(where: str, key: str) -> str:
     return f"{where}.{key}" if where else key
 
@@ -407,6 +461,7 @@ def _check(r: _Reader, doc: dict, base: Path, path: Path | None) -> Scenario:
     except _Bad:
         layers = connections = None
     training = _check_training(r, doc)
+    lesson = _check_lesson(r, doc)
     if layers is None:
         raise _Bad  # the data's columns are the network's units
 
@@ -424,7 +479,7 @@ def _check(r: _Reader, doc: dict, base: Path, path: Path | None) -> Scenario:
                        sum(layer.size for layer in layers), training.loss)
     if data is None:
         raise _Bad
-    return Scenario(title, summary, story, tuple(layers), tuple(connections), data, training, path)
+    return Scenario(title, summary, story, tuple(layers), tuple(connections), data, training, path, lesson)
 
 
 def _check_network(r: _Reader, doc: dict) -> tuple[list[Layer], list[Connection]]:
@@ -540,7 +595,7 @@ def _check_network(r: _Reader, doc: dict) -> tuple[list[Layer], list[Connection]
             for key in ("activation", "bias"):
                 if key in raw:
                     r.bad(_join(where, key), f"'{name}' is an input layer (nothing connects to it), so it has no {key}")
-            layers.append(Layer(name, units, None, False))
+            layers.append(Layer(name, units, None, False, None, *_drawing(r, raw, where, n)))
             continue
         activation = r.get(raw, "activation", where, _Reader.string, default="sigmoid", choices=ACTIVATIONS)
         if activation == "softmax" and n < 2:
@@ -557,7 +612,7 @@ def _check_network(r: _Reader, doc: dict) -> tuple[list[Layer], list[Connection]
             else:
                 r.bad(_join(where, "bias"), f"must be true, false or a list of {n} starting biases, "
                       f"not {_kind(value)}")
-        layers.append(Layer(name, units, activation, bias, bias_values))
+        layers.append(Layer(name, units, activation, bias, bias_values, *_drawing(r, raw, where, n)))
 
     connections: list[Connection] = []
     for (sender, receiver), i in pairs.items():
@@ -658,6 +713,35 @@ def _check_training(r: _Reader, doc: dict) -> Training:
             schedule.append(Stage(start, lr, mom, decay))
     # A wrong value (None) keeps its default, so that the checks that use the others still run.
     return Training(**{k: v for k, v in values.items() if v is not None}, schedule=tuple(schedule))
+
+
+def _check_lesson(r: _Reader, doc: dict) -> Lesson | None:
+    """The lesson, or None when the file has no [lesson] table."""
+    if "lesson" not in doc:
+        return None
+    raw = r.table(doc["lesson"], "lesson", LESSON_KEYS)
+    if raw is None:
+        return None
+    goal = r.get(raw, "goal", "lesson", _Reader.string, default="")
+    locked = _lesson_names(r, raw, "locked", LOCKABLE, "setting")
+    hide = _lesson_names(r, raw, "hide", PANELS, "panel")
+    if set(hide) == set(PANELS):
+        r.bad("lesson.hide", "hides every panel; leave the student at least one to look at")
+    steps = r.get(raw, "steps", "lesson", _Reader.integer, default=None, low=1, high=MAX_EPOCHS)
+    return Lesson(goal or "", locked, hide, steps)
+
+
+def _lesson_names(r: _Reader, raw: dict, key: str, allowed: tuple[str, ...], what: str) -> tuple[str, ...]:
+    """A list of names from ``allowed`` (each wrong name is a problem of its own)."""
+    where = f"lesson.{key}"
+    if key not in raw or r.names(raw[key], where, what) is None:
+        return ()
+    for name in raw[key]:
+        if name not in allowed:
+            close = difflib.get_close_matches(name, allowed, n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            r.bad(where, f"'{name}' is not one of: {', '.join(allowed)}{hint}")
+    return tuple(name for name in raw[key] if name in allowed)
 
 
 def _check_data(r: _Reader, doc: dict, base: Path, n_in: int, n_out: int, n_units: int, loss: str) -> Data | None:
@@ -816,3 +900,20 @@ def scale_learning_rate(scenario: Scenario, factor: float) -> Scenario:
                              else stage.learning_rate * factor) for stage in t.schedule)
     training = replace(t, learning_rate=t.learning_rate * factor, schedule=schedule)
     return replace(scenario, training=training)
+
+
+def change_settings(training: Training, from_epoch: int, learning_rate: float, momentum: float) -> Training:
+    """``training`` with a new learning rate and momentum from ``from_epoch`` on, and as
+    before until then: what editing the settings mid-run means, so the epochs already
+    run keep the settings they ran with (a saved file then replays the whole run)."""
+    # Later stages keep only their weight decay, which is not edited here.
+    later = tuple(replace(s, learning_rate=None, momentum=None) for s in training.schedule
+                  if s.from_epoch > max(from_epoch, 1) and s.weight_decay is not None)
+    if from_epoch <= 1:
+        return replace(training, learning_rate=learning_rate, momentum=momentum, schedule=later)
+    earlier = tuple(s for s in training.schedule if s.from_epoch < from_epoch)
+    stage = Stage(from_epoch, learning_rate, momentum, None)
+    same = next((s for s in training.schedule if s.from_epoch == from_epoch), None)
+    if same is not None:
+        stage = replace(stage, weight_decay=same.weight_decay)
+    return replace(training, schedule=earlier + (stage,) + later)

@@ -15,6 +15,7 @@ import numpy as np
 from bptui.core.blame import blame_shares
 from bptui.core.report import pattern_results
 from bptui.core.network import Pass
+from bptui.core.scenario import Scenario
 from bptui.core.training import LossHistory, Run
 
 CURVE_POINTS = 2000  # at most this many points of the loss curve in a snapshot
@@ -33,6 +34,8 @@ class LayerState:
     bias_grad: np.ndarray | None
     bias_change: np.ndarray | None  # the last change of the bias
     share: np.ndarray | None  # share of the blame, over all training patterns
+    grid: tuple[int, int] | None = None  # how to draw the units (the scenario's layer)
+    features: tuple = ()  # the scenario's named properties of the units
 
     @property
     def is_input(self) -> bool:
@@ -72,6 +75,8 @@ class Snapshot:
     learning_rate: float
     momentum: float
     weight_decay: float
+    scenario: Scenario | None = None  # immutable, so safe to share with a view
+    theta: np.ndarray | None = None  # every weight and bias, laid out as the network's theta
 
     def layer(self, name: str) -> LayerState:
         return next(layer for layer in self.layers if layer.name == name)
@@ -118,7 +123,7 @@ def _take(run: Run, p: Pass | None, phase: str, rows) -> Snapshot:
             bias=None if plan.b is None else plan.b[0].copy(),
             bias_grad=None if plan.b_grad is None else plan.b_grad[0].copy(),
             bias_change=None if plan.b is None else change.biases[i][0].copy(),
-            share=shares.get(plan.name)))
+            share=shares.get(plan.name), grid=layer.grid, features=layer.features))
     links = tuple(LinkState(link.sender.name, link.receiver.name, link.w.copy(),
                             None if link.grad is None else link.grad.copy(),
                             None if link.grad is None else change.weights[link.index].copy())
@@ -134,4 +139,4 @@ def _take(run: Run, p: Pass | None, phase: str, rows) -> Snapshot:
     return Snapshot(run.scenario.title, run.seed, run.epoch, run.status, phase, loss, pass_loss,
                     curve_epochs, curve_loss, tuple(np.array(names)[rows].tolist()), run.t[rows].copy(),
                     tuple(layers), tuple(plan.name for plan in net.layers), links, held_out,
-                    lr, momentum, decay)
+                    lr, momentum, decay, run.scenario, net.theta.copy())

@@ -66,6 +66,17 @@ class Stepper:
             self.phase = UPDATE
         return self.phase
 
+    @property
+    def blame_next(self) -> bool:
+        """True when the next phase is the first backward one: the error is known, and
+        not one delta has been sent back yet (when the quiz asks its question)."""
+        return self.phase == LOSS
+
+    def finish_backward(self) -> None:
+        """Send the blame back through every layer, stopping before the update."""
+        while self.mid_step and self._next_layer < len(self._layers):
+            self.step()
+
     def finish(self) -> None:
         """Complete a weight change that is under way, so that training can go on whole."""
         while self.mid_step:

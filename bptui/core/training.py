@@ -12,6 +12,7 @@ own change, the ``tss`` of the PDP ``bp`` program (with the 1/2).
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -90,6 +91,31 @@ class LossHistory:
             self.stride *= 2
 
 
+@dataclass(frozen=True)
+class Change:
+    """What one weight change used and did, as the engine computed it.
+
+    Kept in ``Run.last_change`` only while ``Run.keep_last_change`` is true, so that
+    training pays for the copies only when something (an explanation, a trace) reads them.
+    Vectors are laid out like theta (``Network.views`` splits them per connection);
+    ``grad``, ``dw_before`` and ``dw`` hold the trainable part only.
+    """
+
+    epoch: int  # the epoch the change belongs to, counted from 1
+    update: int  # its place within that epoch, counted from 1 (always 1 for batch)
+    rows: np.ndarray  # the training patterns it was computed over: indices into Run.x
+    learning_rate: float
+    momentum: float
+    weight_decay: float
+    E: float  # the error of those patterns at the weights before the change
+    grad: np.ndarray  # dE/dw summed over those patterns
+    dw_before: np.ndarray  # dw(t-1), the last change, which momentum carries on
+    dw: np.ndarray  # dw(t) = -learning_rate * grad + momentum * dw_before
+    theta_before: np.ndarray  # every weight and bias before the change
+    theta: np.ndarray  # ... and after it, decay included
+    pass_: Pass  # the forward and backward pass over those patterns (net, a, delta)
+
+
 class Run:
     """One training run: the weights, their last changes (for momentum) and the losses so far."""
 
@@ -105,6 +131,8 @@ class Run:
         self._trainable = self.network.theta[..., : self.network.n_trainable]
         self.dw = np.zeros_like(self.network.grad)
         self._every_row = slice(None)
+        # Off by default: the copies a Change holds would slow every weight change.
+        self.keep_last_change = False
         self.reset(self.training.seed if seed is None else seed)
 
     def reset(self, seed: int | None = None) -> None:
@@ -118,6 +146,7 @@ class Run:
         self.status: str | None = None  # CONVERGED, MAX_EPOCHS or DIVERGED once finished
         self._shuffle = np.random.default_rng([self.seed, 1])
         self._order = None  # this epoch's pattern order, while an epoch is under way
+        self.last_change: Change | None = None  # kept only while keep_last_change is true
         with np.errstate(all="ignore"):
             p = self.network.forward(self.x)
             self.network.output_error(p, self.t, self.care, self.training.margin)
@@ -154,8 +183,23 @@ class Run:
     def finish_change(self, p: Pass) -> None:
         """Change the weights by the gradient the backward pass ``p`` left in network.grad,
         and count its error."""
-        self.update(*self.settings(self.epoch + 1))
+        settings = self.settings(self.epoch + 1)
+        if self.keep_last_change:
+            before = self.network.theta.copy(), self.dw.copy()
+            self.update(*settings)
+            self._keep(p, settings, *before)
+        else:
+            self.update(*settings)
         self.record(p.E)
+
+    def _keep(self, p: Pass, settings, theta_before: np.ndarray, dw_before: np.ndarray) -> None:
+        if self.training.update == "batch":
+            rows = np.arange(len(self.x))
+        else:
+            rows = np.array([self._order[self._done]])
+        self.last_change = Change(self.epoch + 1, self._done + 1, rows, *settings, float(p.E),
+                                  self.network.grad.copy(), dw_before, self.dw.copy(), theta_before,
+                                  self.network.theta.copy(), p)
 
     def record(self, E) -> None:
         """Count the error of one weight change; at the end of an epoch record the epoch's
@@ -176,28 +220,39 @@ class Run:
             self.status = MAX_EPOCHS
 
     @property
+    def updates(self) -> int:
+        """Weight changes made since the starting weights (what a lesson's budget counts)."""
+        per_epoch = 1 if self.training.update == "batch" else len(self.x)
+        return self.epoch * per_epoch + (self._done if self._order is not None else 0)
+
+    @property
     def losses(self) -> list[float]:
         """The loss of every epoch so far (of the epochs kept, when the history is limited)."""
         return self.history.values
 
-    def train_epoch(self, stop=None) -> float | None:
+    def train_epoch(self, stop=None, on_change=None) -> float | None:
         """Run (the rest of) one epoch and return its loss; or, when ``stop()`` turns true
-        between two weight changes of an online epoch, stop there and return None."""
+        between two weight changes of an online epoch, stop there and return None.
+        ``on_change(run)``, if given, is called after every weight change."""
         while True:
             _, x, t, care = self.next_patterns()
             self.finish_change(self.network.gradient(x, t, care, self.training.margin))
+            if on_change is not None:
+                on_change(self)
             if self._order is None:
                 return self.history.last
             if stop is not None and stop():
                 return None
 
-    def train(self, on_epoch=None) -> str:
-        """Train until converged, diverged or out of epochs; return the status."""
+    def train(self, on_epoch=None, on_change=None) -> str:
+        """Train until converged, diverged or out of epochs; return the status.
+        ``on_epoch(run)`` is called after every epoch, ``on_change(run)`` after every
+        weight change."""
         if self.status is None and self.epoch >= self.max_epochs:
             self.status = MAX_EPOCHS
         with np.errstate(all="ignore"):  # overflow on the way to diverging is an outcome
             while self.status is None:
-                self.train_epoch()
+                self.train_epoch(on_change=on_change)
                 if on_epoch is not None:
                     on_epoch(self)
         return self.status

@@ -1,14 +1,17 @@
-"""Small dialogs: save the state as a scenario file, and what to do after a divergence."""
+"""Small dialogs: save the state as a scenario file, what to do after a divergence, and
+the quiz's question."""
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Input, Static
+from textual.widgets import Input, OptionList, Static
+from textual.widgets.option_list import Option
 
 DIALOG_CSS = """
 {name} {{
@@ -91,3 +94,80 @@ class DivergedScreen(ModalScreen[str]):
 
     def action_choose(self, choice: str | None) -> None:
         self.dismiss(choice)
+
+
+class QuizScreen(ModalScreen[str]):
+    """Predict, then reveal: which unit will carry the most blame? Returns the choice
+    ("layer/index"), or None to skip the question."""
+
+    DEFAULT_CSS = DIALOG_CSS.format(name="QuizScreen") + """
+    QuizScreen OptionList { height: auto; max-height: 12; }
+    """
+    BINDINGS = [Binding("escape", "skip", "Skip", id="quiz-skip")]
+
+    def __init__(self, units: list[tuple[str, str]], score: tuple[int, int], patterns: str) -> None:
+        """``units``: (id, label) of every unit that can carry blame."""
+        super().__init__()
+        self.units = units
+        self.score = score
+        self.patterns = patterns
+
+    def compose(self) -> ComposeResult:
+        right, asked = self.score
+        with Vertical() as box:
+            box.border_title = f"quiz · {right} of {asked} right so far"
+            yield Static(f"The error of {self.patterns} is known. Before it travels back: which unit "
+                         "will carry the largest share of the blame? Enter to answer, escape to skip.")
+            yield OptionList(*[Option(label, id=unit_id) for unit_id, label in self.units], id="quiz-units")
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(event.option.id)
+
+    def action_skip(self) -> None:
+        self.dismiss(None)
+
+
+class EditScreen(ModalScreen[dict]):
+    """Asks for new values of a few numbers; returns {id: value}, or None when cancelled.
+    A value that is not a finite number in range is refused where it was typed."""
+
+    DEFAULT_CSS = DIALOG_CSS.format(name="EditScreen") + """
+    EditScreen .edit-label { margin-top: 1; }
+    EditScreen #edit-warning { color: $warning; height: auto; }
+    """
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="close-edit")]
+
+    def __init__(self, title: str, text: str, fields: list[tuple[str, str, float, float, float]]) -> None:
+        """``fields``: (id, label, current value, lowest, highest) of each number."""
+        super().__init__()
+        self.title_ = title
+        self.text = text
+        self.fields = fields
+
+    def compose(self) -> ComposeResult:
+        with Vertical() as box:
+            box.border_title = self.title_
+            yield Static(self.text + " Enter to apply, escape to cancel.")
+            for key, label, value, _, _ in self.fields:
+                yield Static(label, classes="edit-label")
+                yield Input(repr(float(value)), id=f"edit-{key}", classes="edit-value")
+            yield Static(id="edit-warning")
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        values = {}
+        for key, label, _, low, high in self.fields:
+            text = self.query_one(f"#edit-{key}", Input).value.strip()
+            try:
+                value = float(text)
+            except ValueError:
+                value = math.nan
+            if not (math.isfinite(value) and low <= value <= high):
+                self.query_one("#edit-warning", Static).update(
+                    f"{label}: '{text}' is not a number from {low:g} to {high:g}.")
+                self.query_one(f"#edit-{key}", Input).focus()
+                return
+            values[key] = value
+        self.dismiss(values)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)

@@ -1,15 +1,28 @@
-"""The hidden units' activation for every pattern, as a heat table.
+"""The hidden units: what each came to mean, and its activation for every pattern.
 
-The "learning representations" of the 1986 paper's title: what each hidden unit has
-come to signal, pattern by pattern.
+The "learning representations" of the 1986 paper's title. First each hidden unit's
+incoming weights, read as the paper reads them (bptui/core/meaning.py): drawn on the
+sending layer's grid when it has one (the 24 people as the two family trees, the
+pixels of an image), matched against the sending units' named features, and for a
+few senders as numbers and ratios (the symmetry detectors' 1 : 2 : 4). Then the
+activation of every hidden unit for every pattern as a heat table, with each
+pattern's code in bits (the 8-3-8 encoder's binary code).
 """
 
 from __future__ import annotations
 
+import math
+import textwrap
+
+import numpy as np
 from rich.text import Text
 
-from bptui.app.glyphs import shade
-from bptui.core.snapshot import Snapshot
+from bptui.app.glyphs import number, shade, weight_cell
+from bptui.core.meaning import best_match, codes, feature_matches, ratios
+from bptui.core.snapshot import LayerState, LinkState, Snapshot
+
+FEW = 8  # senders up to this many are shown as numbers; more as cells
+CODE_UNITS = 10  # layers up to this many units also show each pattern's code in bits
 
 
 def hidden_text(snapshot: Snapshot, colors: dict, width: int = 40) -> Text:
@@ -19,26 +32,35 @@ def hidden_text(snapshot: Snapshot, colors: dict, width: int = 40) -> Text:
     out = Text(no_wrap=True, overflow="crop")
     if not hidden:
         out.append("This network has no hidden layer: every unit is an input or an output.\n", style=muted)
+    for layer in hidden:
+        out.append_text(meaning_text(snapshot, layer, colors, width))
     name_width = min(max(max(len(p) for p in snapshot.patterns), 7), 16)
     for layer in hidden:
-        out.append(f"{layer.name} · {layer.activation}\n", style="bold")
+        show_code = len(layer.units) <= CODE_UNITS
+        out.append(f"{layer.name} · each pattern\n", style="bold")
         out.append(" " * (name_width + 1))
         for unit in layer.units:
             out.append(f"{unit[:6]:>7}", style=muted)
-        out.append("\n")
+        out.append("  code\n" if show_code else "\n", style=muted)
         if layer.a is None:
             out.append("not computed yet\n", style=muted)
             continue
+        bits = codes(layer.a)
         for p, pattern in enumerate(snapshot.patterns):
             out.append(f"{pattern[:name_width]:<{name_width}} ")
             for k in range(len(layer.units)):
                 a = float(layer.a[p, k])
                 out.append(f" {shade(a)}", style=accent)
                 out.append(f"{a:5.2f}"[:5])
-            out.append("\n")
+            out.append(f"  {bits[p]}\n" if show_code else "\n")
+        if show_code and len(snapshot.patterns) > 1:
+            distinct = len(set(bits))
+            out.append(f"{distinct} different codes for {len(bits)} patterns"
+                       + (": every pattern its own" if distinct == len(bits) else "") + "\n", style=muted)
         out.append("\n")
     if hidden:
-        out.append("shade: activation, from 0 (blank)\nto 1 (full block)\n", style=muted)
+        out.append("shade: activation, from 0 (blank)\nto 1 (full block); code: 1 where on (0.5 or more)\n",
+                   style=muted)
     if snapshot.held_out:
         out.append_text(held_out_text(snapshot, colors))
     return out
@@ -57,3 +79,111 @@ def held_out_text(snapshot: Snapshot, colors: dict) -> Text:
                    style=colors["muted"])
     return out
 
+
+
+def meaning_text(snapshot: Snapshot, layer: LayerState, colors: dict, width: int) -> Text:
+    """Each unit of a hidden layer by its incoming weights, as the paper reads them."""
+    muted = colors["muted"]
+    out = Text(no_wrap=True, overflow="crop")
+    for link in snapshot.links:
+        sender = snapshot.layer(link.sender)
+        # What the network made of its inputs; deeper weights mix codes already made.
+        if link.receiver != layer.name or not sender.is_input:
+            continue
+        out.append(f"{layer.name} · weights from {sender.name}\n", style="bold")
+        if len(sender.units) <= FEW and sender.grid is None and 6 + 7 * len(layer.units) <= width:
+            out.append_text(_few_senders(layer, sender, link, colors, width))
+        else:
+            out.append_text(_many_senders(layer, sender, link, colors, width))
+        out.append("\n")
+    return out
+
+
+def _few_senders(layer: LayerState, sender: LayerState, link: LinkState, colors: dict,
+                 width: int) -> Text:
+    """A few senders: a row each, with every unit's weight from it as a number and, when
+    there is room, in units of that unit's smallest weight (ratios)."""
+    muted, positive, negative = colors["muted"], colors["positive"], colors["negative"]
+    out = Text(no_wrap=True, overflow="crop")
+    units = layer.units
+    w = link.w  # receiving x sending
+    name_width = min(max(len(name) for name in sender.units), 6) + 1
+    with_ratios = name_width + 11 * len(units) <= width and np.isfinite(w).all()
+    out.append(" " * name_width)
+    for u in units:
+        _right(out, u[:5], 6, muted)
+    for _ in units if with_ratios else ():
+        _right(out, "×min", 5, muted)
+    out.append("\n")
+    r = [ratios(w[j]) for j in range(len(units))]
+    for i, name in enumerate(sender.units):
+        out.append(f"{name[:name_width - 1]:<{name_width}}")
+        for j in range(len(units)):
+            x = float(w[j, i])
+            _right(out, number(x, 5, 1).strip(), 6, positive if x >= 0 else negative)
+        if with_ratios:
+            for j in range(len(units)):
+                _right(out, f"{r[j][i]:+.1f}", 5, muted)
+        out.append("\n")
+    for j, unit in enumerate(units):
+        match = _matches(w[j], sender, colors, indent=f"{unit[:6]}: ")
+        out.append_text(match)
+    if with_ratios:
+        out.append("\n".join(textwrap.wrap("×min: each weight over that unit's smallest", width)) + "\n",
+                   style=muted)
+    return out
+
+
+def _many_senders(layer: LayerState, sender: LayerState, link: LinkState, colors: dict, width: int) -> Text:
+    """Many senders: each weight as a sign and a block, on the sender's grid if it has one."""
+    positive, negative, muted = colors["positive"], colors["negative"], colors["muted"]
+    out = Text(no_wrap=True, overflow="crop")
+    n = len(sender.units)
+    rows, cols = sender.grid or (math.ceil(n / max(1, (width - 2) // 2)), max(1, (width - 2) // 2))
+    for j, unit in enumerate(layer.units):
+        w = link.w[j]
+        finite = w[np.isfinite(w)]
+        scale = float(np.abs(finite).max()) if finite.size else 0.0
+        out.append(f"unit {unit}", style="bold")
+        out.append(f" · largest size {scale:.2g}\n", style=muted)
+        for r in range(rows):
+            out.append("  ")
+            for c in range(cols):
+                k = r * cols + c
+                if k < n:
+                    out.append_text(weight_cell(float(w[k]), scale, positive, negative))
+            out.append("\n")
+        out.append_text(_matches(w, sender, colors, indent="  "))
+    if sender.features:
+        note = (f"≈ the named feature of {sender.name} the weights follow most closely; "
+                f"r: their correlation, ±1 when exact")
+        out.append("\n".join(textwrap.wrap(note, width)) + "\n", style=muted)
+    if sender.grid and rows <= 4:
+        spans = ", then ".join(f"{sender.units[r * cols]}…{sender.units[r * cols + cols - 1]}" for r in range(rows))
+        out.append(f"rows: {spans}\n", style=muted)
+    elif sender.grid:
+        out.append(f"{sender.name} drawn as {rows} x {cols}, in order\n", style=muted)
+    return out
+
+
+def _matches(w, sender: LayerState, colors: dict, indent: str) -> Text:
+    """Which of the sender's named features the weights follow (r: correlation)."""
+    out = Text(no_wrap=True, overflow="crop")
+    if not sender.features:
+        return out
+    best = best_match(w, sender.features)
+    if best is not None:
+        out.append(f"{indent}≈ {best.feature}", style=colors["accent"])
+        out.append(f" (r {best.r:+.2f})\n", style=colors["muted"])
+    else:
+        closest = feature_matches(w, sender.features)
+        hint = f" (closest {closest[0].feature}, r {closest[0].r:+.2f})" if closest else ""
+        out.append(f"{indent}≈ no feature{hint}\n", style=colors["muted"])
+    return out
+
+
+def _right(out: Text, text: str, width: int, style: str) -> None:
+    """``text`` right-aligned in ``width`` cells, the padding unstyled (styled leading
+    spaces are not kept when the app draws the text)."""
+    out.append(" " * max(0, width - len(text)))
+    out.append(text, style=style)

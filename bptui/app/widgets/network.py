@@ -38,6 +38,17 @@ class Item:
     columns: int = 0  # weights: how many sending units
 
 
+@dataclass(frozen=True)
+class Selection:
+    """A unit (its layer and index j), or a weight w_ji (its link, receiving j, sending i)."""
+
+    kind: str  # "unit" or "weight"
+    layer: str  # the unit's layer, or the weight's receiving layer
+    j: int
+    link: int | None = None  # index into the network's links
+    i: int | None = None
+
+
 def _short(name: str, width: int) -> str:
     return name if len(name) <= width else name[: width - 1] + "…"
 
@@ -81,6 +92,17 @@ class NetworkDiagram(TextView, can_focus=True):
     @property
     def selected(self) -> Item | None:
         return self.items[self.cursor] if self.items else None
+
+    @property
+    def selection(self) -> Selection | None:
+        """What the cursor is on, by names and indices a run understands."""
+        item, s = self.selected, self.snapshot
+        if item is None or s is None:
+            return None
+        if item.kind == "unit":
+            return Selection("unit", s.layers[item.index].name, item.row)
+        return Selection("weight", s.links[item.index].receiver, item.row,
+                         link=item.index, i=min(self.column, item.columns - 1))
 
     def action_move(self, step: int) -> None:
         if not self.items:

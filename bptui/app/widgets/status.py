@@ -11,7 +11,7 @@ from bptui.core.stepper import PAUSED
 STATUS_WORDS = {"converged": "converged", "max_epochs": "out of epochs", "diverged": "DIVERGED"}
 
 
-def status_text(snapshot: Snapshot, phase: str, rate: float | None = None) -> Text:
+def status_text(snapshot: Snapshot, phase: str, rate: float | None = None, extra: str = "") -> Text:
     loss = "-" if snapshot.loss is None else f"{snapshot.loss:.6g}"
     out = Text(no_wrap=True, overflow="ellipsis")
     out.append(f" epoch {snapshot.epoch}", style="bold")
@@ -21,6 +21,8 @@ def status_text(snapshot: Snapshot, phase: str, rate: float | None = None) -> Te
         out.append(f" │ {STATUS_WORDS.get(snapshot.status, snapshot.status)}", style="bold")
     if rate:
         out.append(f" │ {rate:,.0f} epochs/s")
+    if extra:
+        out.append(f" │ {extra}", style="bold")
     out.append(f" │ seed {snapshot.seed} │ {snapshot.title}")
     return out
 
@@ -36,8 +38,8 @@ class StatusLine(Static):
 
     _shown: Text | None = None
 
-    def show(self, snapshot: Snapshot, phase: str, rate: float | None = None) -> None:
-        text = status_text(snapshot, phase, rate)
+    def show(self, snapshot: Snapshot, phase: str, rate: float | None = None, extra: str = "") -> None:
+        text = status_text(snapshot, phase, rate, extra)
         if text != self._shown:
             self._shown = text
             self.update(text)

@@ -1,0 +1,159 @@
+"""The ledger: every weight change written down, as JSON (a trace file) or as text.
+
+A trace (``bptui train PATH --trace FILE.jsonl``, format in ``docs/trace.md``) has one
+JSON object per line, one line per weight change, built by ``ledger_record`` from
+``Run.last_change``. Numbers are written at full precision and in a fixed order, so
+the same scenario and seed give the same file byte for byte. ``Trace`` writes the file
+atomically: it appears whole when training ends, and not at all when it fails.
+
+``ledger_lines`` is the same change for a person: one line per weight, the biggest
+changes first, with the arithmetic of the update rule (``explain_change``).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from bptui.core.explain import explain_change, number, param_name, params
+from bptui.core.training import Change, Run
+
+
+def _plain(x):
+    """An array as nested lists of floats, non-finite numbers as None (JSON null)."""
+    if isinstance(x, np.ndarray):
+        return [_plain(v) for v in x]
+    x = float(x)
+    return x if math.isfinite(x) else None
+
+
+def _change(run: Run) -> Change:
+    if run.last_change is None:
+        raise ValueError("no weight change was kept: set run.keep_last_change = True before training")
+    return run.last_change
+
+
+def ledger_record(run: Run) -> dict:
+    """The last weight change of ``run`` (``run.keep_last_change`` must be on) as a
+    JSON-ready dict: see docs/trace.md."""
+    ch = _change(run)
+    net = run.network
+    p = ch.pass_
+    names = run.scenario.data.train_names
+    grad, dw = net.views(ch.grad), net.views(ch.dw)
+    layers = {}
+    for layer in run.scenario.layers:  # declaration order, as the scenario file has them
+        unit = net.layer(layer.name)
+        if unit.is_input:
+            continue
+        i = unit.index
+        has_bias = unit.b is not None
+        layers[unit.name] = {
+            "delta": _plain(p.delta[i]),
+            "bias_gradient": _plain(grad.biases[i][0]) if has_bias else None,
+            "bias_change": _plain(dw.biases[i][0]) if has_bias else None,
+        }
+    connections = [{
+        "from": link.sender.name,
+        "to": link.receiver.name,
+        "gradient": _plain(grad.weights[link.index]) if link.trainable else None,
+        "change": _plain(dw.weights[link.index]) if link.trainable else None,
+    } for link in net.links]
+    return {
+        "epoch": ch.epoch,
+        "update": ch.update,
+        "patterns": [names[r] for r in ch.rows],
+        "learning_rate": ch.learning_rate,
+        "momentum": ch.momentum,
+        "weight_decay": ch.weight_decay,
+        "E": _plain(np.float64(ch.E)),
+        "layers": layers,
+        "connections": connections,
+    }
+
+
+def ledger_line(record: dict) -> str:
+    """One record as one line of JSON (no NaN: non-finite numbers are already null)."""
+    return json.dumps(record, allow_nan=False)
+
+
+def ledger_lines(run: Run, k: int = 5, digits: int = 3) -> list[str]:
+    """The last weight change as at most ``k`` lines, the biggest changes |dw| first:
+
+        epoch 3 · pattern 01 · w(h1<-x1) -0.5 x 0.052 x 0.73 + 0.9 x (-0.011) = -0.029
+
+    A batch change names its number of patterns ("4 patterns") and shows dE/dw summed.
+    """
+    ch = _change(run)
+    net = run.network
+    where = (f"pattern {run.scenario.data.train_names[ch.rows[0]]}" if len(ch.rows) == 1
+             else f"{len(ch.rows)} patterns")
+    every = params(net)
+    size = np.abs(ch.dw)
+    # Biggest first; ties (and nan, put last) in theta's order, so the lines are stable.
+    order = sorted(range(len(every)), key=lambda n: (-size[n] if size[n] == size[n] else math.inf, n))
+    lines = []
+    for n in order[:k]:
+        d = explain_change(run, every[n], digits=digits)
+        lines.append(f"epoch {ch.epoch} · {where} · {param_name(net, every[n])} {d.arithmetic} "
+                     f"= {number(d.value, digits)}")
+    return lines
+
+
+class Trace:
+    """A trace file being written, atomically: use as a context manager, and pass
+    ``write`` as ``Run.train``'s ``on_change`` (with ``run.keep_last_change`` on).
+
+    The records go to a temporary file beside ``path``; leaving the ``with`` block
+    normally renames it over ``path``, leaving it by an exception deletes it, so there
+    is never a half-written trace. Opening raises OSError when the folder cannot be
+    written, before any training is spent.
+    """
+
+    def __init__(self, path):
+        self.path = Path(path)
+        # mkstemp in the same folder, so the final rename cannot cross file systems.
+        fd, self._tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp",
+                                         dir=self.path.parent or ".")
+        try:
+            os.fchmod(fd, self.path.stat().st_mode & 0o777 if self.path.exists() else 0o644)
+            self._file = os.fdopen(fd, "w", encoding="utf-8", newline="\n")
+        except BaseException:
+            os.close(fd)
+            os.unlink(self._tmp)
+            raise
+
+    def write(self, run: Run) -> None:
+        """Append the run's last weight change."""
+        self._file.write(ledger_line(ledger_record(run)) + "\n")
+
+    def __enter__(self) -> Trace:
+        return self
+
+    def __exit__(self, kind, error, tb) -> None:
+        if kind is None:
+            try:
+                self._file.flush()
+                os.fsync(self._file.fileno())
+                self._file.close()
+                os.replace(self._tmp, self.path)
+                return
+            except BaseException:
+                self._discard()
+                raise
+        self._discard()
+
+    def _discard(self) -> None:
+        try:
+            self._file.close()
+        except OSError:
+            pass
+        try:
+            os.unlink(self._tmp)
+        except OSError:
+            pass
