@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import math
 
+from rich.color import Color
+from rich.style import Style
 from rich.text import Text
 
 LEVELS = " ▁▂▃▄▅▆▇█"  # a weight's size, as the height of a block
@@ -79,7 +81,32 @@ def palette(app) -> dict[str, str]:
         "negative": rich(theme.error, "red"),
         "accent": rich(theme.accent, "yellow"),
         "muted": "dim",
+        "background": rich(theme.background, "black"),
+        # Heat maps draw with colour alone; without colour they need glyphs instead.
+        "colour": "" if getattr(app, "no_color", False) else "yes",
     }
+
+
+def blend(low: str, high: str, t: float) -> Color:
+    """The colour a fraction ``t`` (0..1) of the way from ``low`` to ``high``."""
+    try:
+        a, b = Color.parse(low).get_truecolor(), Color.parse(high).get_truecolor()
+    except Exception:  # an ANSI colour name Rich cannot mix: the nearer end
+        return Color.parse(high if t >= 0.5 else low)
+    t = min(max(t, 0.0), 1.0) if math.isfinite(t) else 0.0
+    return Color.from_rgb(*(x + (y - x) * t for x, y in zip(a, b)))
+
+
+def heat_cell(w: float, scale: float, colors: dict) -> Text:
+    """A weight as a patch of colour: the positive colour for w > 0, the negative for
+    w < 0, stronger as |w| nears ``scale``; without colour, a sign and a block."""
+    if not colors.get("colour"):
+        return weight_cell(w, scale, colors["positive"], colors["negative"])
+    if not math.isfinite(w):
+        return Text("??", style="bold reverse")
+    t = 0.0 if scale <= 0 else abs(w) / scale
+    ink = colors["positive"] if w >= 0 else colors["negative"]
+    return Text("  ", style=Style(bgcolor=blend(colors["background"], ink, t)))
 
 
 def compact(x: float | None, width: int = 9) -> str:

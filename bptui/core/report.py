@@ -120,6 +120,28 @@ def weights_report(run: Run) -> tuple[dict, list]:
     return layers, connections
 
 
+def classifier(run: Run) -> tuple[str, ...] | None:
+    """The class names when the network is a classifier (one softmax output layer): its
+    units. None otherwise."""
+    outputs = run.network.outputs
+    if len(outputs) == 1 and outputs[0].f.name == "softmax":
+        return outputs[0].units
+    return None
+
+
+def confusion(patterns: list[dict], classes: int) -> np.ndarray:
+    """How often each class (row: the target's largest) was answered as each class
+    (column: the output's largest), over ``patterns`` (as ``pattern_results`` lists them)."""
+    counts = np.zeros((classes, classes), dtype=np.int64)
+    for p in patterns:
+        target = np.array([np.nan if v is None else v for v in p["target"]], dtype=np.float64)
+        output = np.array([np.nan if v is None else v for v in p["output"]], dtype=np.float64)
+        if np.isnan(target).all() or np.isnan(output).any():
+            continue
+        counts[int(np.nanargmax(target)), int(np.argmax(output))] += 1
+    return counts
+
+
 def train_report(run: Run) -> dict:
     layers, connections = weights_report(run)
     patterns = pattern_results(run)
@@ -128,7 +150,7 @@ def train_report(run: Run) -> dict:
         marks = [p["correct"] for p in patterns if p["set"] == which]
         if marks:
             accuracy[which] = sum(marks) / len(marks)
-    return {
+    report = {
         "scenario": run.scenario.title,
         "seed": run.seed,
         "epochs": run.epoch,
@@ -140,3 +162,9 @@ def train_report(run: Run) -> dict:
         "connections": connections,
         "patterns": patterns,
     }
+    classes = classifier(run)
+    if classes is not None:  # rows: the right class; columns: the answer given
+        report["confusion"] = {"classes": list(classes), **{
+            which: plain(confusion([p for p in patterns if p["set"] == which], len(classes)))
+            for which in ("train", "test") if any(p["set"] == which for p in patterns)}}
+    return report

@@ -96,8 +96,12 @@ def scenario_toml(run: Run, out_path: Path) -> str:
     else:
         lines += [f"patterns = {_names(d.names)}", f"inputs = {_matrix(d.inputs)}",
                   f"targets = {_matrix(d.targets)}"]
-    if d.test.any():
-        lines.append(f"test = {_names(n for n, held in zip(d.names, d.test) if held)}")
+    if d.test_file is not None:
+        source = (s.path.parent if s.path else Path(".")) / d.test_file
+        lines.append(f"test_file = {_string(_relative(source, out_path.parent))}")
+    listed = d.test[: len(d.names) - d.test_file_rows]  # the rest are held out by their file
+    if listed.any():
+        lines.append(f"test = {_names(n for n, held in zip(d.names, listed) if held)}")
     t = s.training
     lines += ["", "[training]", f"loss = {_string(t.loss)}", f"learning_rate = {_number(t.learning_rate)}",
               f"momentum = {_number(t.momentum)}", f"weight_decay = {_number(t.weight_decay)}",

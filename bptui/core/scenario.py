@@ -79,6 +79,8 @@ class Data:
     targets: np.ndarray  # patterns x output units; nan = don't care
     test: np.ndarray  # bool per pattern: held out, never trained on
     file: str | None = None  # the CSV the data came from, as written in the scenario
+    test_file: str | None = None  # the CSV of further, held-out patterns (the last rows)
+    test_file_rows: int = 0
 
     @property
     def train_names(self) -> tuple[str, ...]:
@@ -162,7 +164,7 @@ SCENARIO_KEYS = ("title", "summary", "story")
 LAYER_KEYS = ("name", "units", "size", "activation", "bias", "grid", "features")
 MAX_FEATURES = 32  # named properties of one layer's units
 CONNECTION_KEYS = ("from", "to", "weights", "trainable")
-DATA_KEYS = ("patterns", "inputs", "targets", "test", "file")
+DATA_KEYS = ("patterns", "inputs", "targets", "test", "file", "test_file")
 TRAINING_KEYS = (
     "loss", "learning_rate", "momentum", "weight_decay", "update", "order", "margin",
     "epochs", "error_criterion", "weight_init", "seed", "schedule",
@@ -798,7 +800,32 @@ def _check_data(r: _Reader, doc: dict, base: Path, n_in: int, n_out: int, n_unit
             return None
     if names is None:
         names = [f"p{k + 1}" for k in range(count)]
+    test_file, extra = None, 0
+    if "test_file" in raw:  # held-out patterns of their own file, after the others
+        test_file = r.get(raw, "test_file", "data", _Reader.string)
+        if test_file is None:
+            return None
+        more_names, more_inputs, more_targets = _read_csv(r, base, test_file, n_in, n_out, n_units,
+                                                          "data.test_file")
+        if more_inputs is None:
+            return None
+        extra = len(more_inputs)
+        more_names = more_names or [f"t{k + 1}" for k in range(extra)]
+        known = set(names)
+        clash = next((name for name in more_names if name in known), None)
+        if clash is not None:
+            r.bad("data.test_file", f"pattern name '{clash}' is also in the training patterns")
+            return None
+        if count + extra > MAX_PATTERNS or (count + extra) * n_units > MAX_VALUES:
+            r.bad("data.test_file", f"{count + extra:,} patterns in all is more than the limits allow "
+                  f"({MAX_PATTERNS:,} patterns, {MAX_VALUES:,} values)")
+            return None
+        names = list(names) + list(more_names)
+        inputs = np.vstack([inputs, more_inputs])
+        targets = np.vstack([targets, more_targets])
+        count += extra
     test = np.zeros(count, dtype=bool)
+    test[count - extra:] = True
     if "test" in raw:
         held = r.names(raw["test"], "data.test", "pattern")
         if held is None:
@@ -809,18 +836,18 @@ def _check_data(r: _Reader, doc: dict, base: Path, n_in: int, n_out: int, n_unit
                 r.bad("data.test", f"there is no pattern named '{name}'")
                 return None
             test[index[name]] = True
-        if test.all():
-            r.bad("data.test", "every pattern is held out; at least one must be left to train on")
-            return None
+    if test.all():
+        r.bad("data.test", "every pattern is held out; at least one must be left to train on")
+        return None
     if loss == "cross_entropy":
         t = targets[~np.isnan(targets)]
         if t.size and (t.min() < 0 or t.max() > 1):
             r.bad("data.file" if file else "data.targets", "cross_entropy needs targets from 0 to 1")
             return None
-    return Data(tuple(names), inputs, targets, test, file)
+    return Data(tuple(names), inputs, targets, test, file, test_file, extra)
 
 
-def _read_csv(r: _Reader, base: Path, file: str, n_in: int, n_out: int, n_units: int):
+def _read_csv(r: _Reader, base: Path, file: str, n_in: int, n_out: int, n_units: int, key: str = "data.file"):
     """Patterns from a CSV file: a header row, an optional 'pattern' column, then the
     input columns and the target columns in layer order. Empty target = don't care."""
     path = base / file
@@ -829,11 +856,11 @@ def _read_csv(r: _Reader, base: Path, file: str, n_in: int, n_out: int, n_units:
     except InputError as e:
         for p in e.problems:
             place = f"{path}:{p.line}" if p.line else str(path)
-            r.bad("data.file", f"{place}: {p.message}")
+            r.bad(key, f"{place}: {p.message}")
         return None, None, None
 
     def bad(line: int, message: str):
-        r.bad("data.file", f"{path}:{line}: {message}")
+        r.bad(key, f"{path}:{line}: {message}")
         return None, None, None
 
     reader = csv.reader(io.StringIO(text))

@@ -14,11 +14,10 @@ import math
 import textwrap
 
 import numpy as np
-from rich.color import Color
 from rich.style import Style
 from rich.text import Text
 
-from bptui.app.glyphs import shade
+from bptui.app.glyphs import blend, shade
 from bptui.core.plane import Plane
 from bptui.core.snapshot import Snapshot
 
@@ -57,8 +56,8 @@ class PlaneDrawer:
         maps = [(layer.name, unit, m.a[layer.name][:, :, k])
                 for layer in sorted(snapshot.layers, key=lambda s: not s.is_output)
                 if not layer.is_input for k, unit in enumerate(layer.units)]
-        colour = bool(self.app is None or not getattr(self.app, "no_color", False))
-        ramp = _ramp(colors, self.app) if colour else None
+        colour = bool(colors.get("colour"))
+        ramp = _ramp(colors) if colour else None
         marks = _marks(plane, snapshot, columns, rows)
         for start in range(0, len(maps), across):
             group = maps[start:start + across]
@@ -83,21 +82,9 @@ class PlaneDrawer:
         return out
 
 
-def _ramp(colors: dict, app) -> list[Style]:
+def _ramp(colors: dict) -> list:
     """LEVELS colours from the background to the accent."""
-    try:
-        low = Color.parse(app.current_theme.background or "#000000").get_truecolor()
-    except Exception:  # an ANSI theme: the terminal's own black
-        low = Color.parse("black").get_truecolor()
-    try:
-        high = Color.parse(colors["accent"]).get_truecolor()
-    except Exception:
-        high = Color.parse("yellow").get_truecolor()
-    out = []
-    for i in range(LEVELS):
-        t = i / (LEVELS - 1)
-        out.append(Color.from_rgb(*(lo + (hi - lo) * t for lo, hi in zip(low, high))))
-    return out
+    return [blend(colors["background"], colors["accent"], i / (LEVELS - 1)) for i in range(LEVELS)]
 
 
 def _level(a: float) -> int:
