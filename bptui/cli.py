@@ -1,4 +1,4 @@
-"""The command line: ``bptui list | check | inspect | train``, thin over bptui.core.
+"""The command line: ``bptui list | check | inspect | train | sweep | serve``, thin over bptui.core.
 
 Exit codes (SPEC section 2): 0 success, 2 bad input, 1 a bug. Bad input is reported
 as ``bptui: PATH:LINE: what is wrong``, one line per problem, never as a traceback.
@@ -7,7 +7,11 @@ as ``bptui: PATH:LINE: what is wrong``, one line per problem, never as a traceba
 from __future__ import annotations
 
 import argparse
+import errno
+import ipaddress
 import json
+import shlex
+import socket
 import sys
 import time
 import traceback
@@ -23,7 +27,7 @@ from bptui.core.scenario import MAX_EPOCHS, MAX_SEED, load_scenario
 from bptui.core.sweep import Sweep, histogram
 from bptui.core.training import CONVERGED, DIVERGED, Run
 
-COMMANDS = ("list", "check", "inspect", "train", "sweep")
+COMMANDS = ("list", "check", "inspect", "train", "sweep", "serve")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -68,6 +72,11 @@ def _parser() -> argparse.ArgumentParser:
     sweep.add_argument("--seeds", type=_whole(1, 100_000), required=True, help="how many seeds (from the file's seed on)")
     sweep.add_argument("--epochs", type=_whole(0, MAX_EPOCHS), help="the most epochs each run takes")
     sweep.add_argument("--json", action="store_true", help="print JSON (SPEC section 2)")
+    serve = sub.add_parser("serve", help="the app in a web browser (needs the optional extra 'serve')")
+    serve.add_argument("path", nargs="?", metavar="PATH", help="a scenario file or built-in name (default: the gallery)")
+    serve.add_argument("--host", default="127.0.0.1",
+                       help="the address to listen on (default 127.0.0.1: this machine only)")
+    serve.add_argument("--port", type=_whole(1, 65535), default=8000, help="the port to listen on (default 8000)")
     return parser
 
 
@@ -212,6 +221,58 @@ def cmd_sweep(args) -> int:
     return 0
 
 
+SERVE_EXTRA = "bptui: serve needs the optional extra: pip install 'bptui[serve]' (from a clone: pip install '.[serve]')"
+
+
+def cmd_serve(args) -> int:
+    """The app in a web browser: textual-serve runs ``bptui [PATH]`` for each browser tab."""
+    if args.path:
+        _load(args.path)  # a bad file is reported before the server starts
+    try:
+        from textual_serve.server import Server  # an optional extra: only when it is wanted
+    except ImportError:
+        print(SERVE_EXTRA, file=sys.stderr)
+        return 2
+    _check_listen(args.host, args.port)  # before the server prints that it is serving
+    if not _is_loopback(args.host):
+        # textual-serve has no login, and the app opens and saves files with this user's rights.
+        print(f"bptui: serve: warning: listening on {args.host}, not this machine only: anyone who can "
+              f"reach port {args.port} can use the app, with no password, and open and save files as you",
+              file=sys.stderr)
+    words = [sys.executable, "-m", "bptui"] + ([args.path] if args.path else [])
+    command = " ".join(shlex.quote(word) for word in words)  # run by a shell, one app per browser tab
+    server = Server(command, host=args.host, port=args.port, title=f"bptui {args.path or ''}".strip())
+    try:
+        server.serve()
+    except OSError as e:  # taken in the moment since _check_listen
+        raise InputError("serve", [Problem(_listen_problem(args.host, args.port, e))]) from None
+    return 0
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _check_listen(host: str, port: int) -> None:
+    try:
+        with socket.create_server((host, port)):
+            pass
+    except OSError as e:
+        raise InputError("serve", [Problem(_listen_problem(host, port, e))]) from None
+
+
+def _listen_problem(host: str, port: int, error: OSError) -> str:
+    if error.errno == errno.EADDRINUSE:
+        return f"cannot listen on {host} port {port}: the port is in use (choose another with --port)"
+    reason = str(error.strerror or error).split(" (while attempting")[0]  # socket.create_server adds the address
+    return f"cannot listen on {host} port {port}: {reason}"
+
+
 def _values(values: list) -> str:
     """Outputs or targets for the summary: '-' for don't care, short for huge numbers."""
     return " ".join("-" if v is None else f"{v:.3f}" if abs(v) < 1e4 else f"{v:.3g}" for v in values)
@@ -226,7 +287,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command is None:
             return _app([])
         commands = {"list": cmd_list, "check": cmd_check, "inspect": cmd_inspect, "train": cmd_train,
-                    "sweep": cmd_sweep}
+                    "sweep": cmd_sweep, "serve": cmd_serve}
         return commands[args.command](args)
     except InputError as e:
         for line in e.lines():
