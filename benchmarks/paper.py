@@ -28,6 +28,7 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 
 from bptui.core.catalog import resolve  # noqa: E402
+from bptui.core.meaning import best_match, codes, ratios  # noqa: E402
 from bptui.core.report import pattern_results  # noqa: E402
 from bptui.core.scenario import load_scenario  # noqa: E402
 from bptui.core.sweep import Sweep  # noqa: E402
@@ -133,7 +134,7 @@ def tree_experiment(name: str, n: int) -> dict:
         held_names = [t[0] for t in test]
         rows.append({"seed": seed, "status": status, "epoch": run.epoch, "train": sum(train),
                      "n_train": len(train), "test": sum(c for _, c in test), "n_test": len(test),
-                     "test_marks": [c for _, c in test]})
+                     "test_marks": [c for _, c in test], "features": person_features(run)})
     seconds = time.perf_counter() - start
     k = sum(r["status"] == "converged" for r in rows)
     low, high = wilson(k, n)
@@ -141,6 +142,83 @@ def tree_experiment(name: str, n: int) -> dict:
     return {"name": name, "scenario": scenario, "n": n, "k": k, "low": low, "high": high, "rows": rows,
             "epochs": [r["epoch"] for r in rows if r["status"] == "converged"],
             "per_case": per_case, "max_epochs": scenario.training.epochs, "seconds": seconds}
+
+
+def person_features(run: Run) -> dict[str, float]:
+    """Each named feature of person 1 that some person-code unit's weights follow (|r| of
+    at least 0.5, its closest feature), with the largest |r| found."""
+    features = run.scenario.layer("person 1").features
+    found: dict[str, float] = {}
+    for w in run.network.layer("person 1 code").incoming[0].w:
+        match = best_match(w, features)
+        if match is not None:
+            found[match.feature] = max(found.get(match.feature, 0.0), abs(match.r))
+    return found
+
+
+def is_mirror_detector(w: np.ndarray) -> bool:
+    """The Nature paper's Fig. 1 reading of one hidden unit's six weights: mirrored with
+    opposite signs (w_i = -w_7-i within 10%), in sizes 1 : 2 : 4 (within 15%)."""
+    r = ratios(w)
+    return bool(np.allclose(r, -r[::-1], rtol=0.1) and np.allclose(np.sort(np.abs(r)), [1, 1, 2, 2, 4, 4], rtol=0.15))
+
+
+def representation_experiment(n: int) -> dict:
+    """Seeds 1..n of symmetry and encoder-8-3-8, one by one: what their hidden units became."""
+    start = time.perf_counter()
+    out = {}
+    scenario = load_scenario(resolve("symmetry"))
+    learned = detectors = 0
+    for seed in range(1, n + 1):
+        run = Run(scenario, seed=seed)
+        if run.train() == "converged":
+            learned += 1
+            detectors += all(is_mirror_detector(w) for w in run.network.layer("hidden").incoming[0].w)
+    out["symmetry"] = (learned, detectors)
+    scenario = load_scenario(resolve("encoder-8-3-8"))
+    learned = binary = apart = 0
+    for seed in range(1, n + 1):
+        run = Run(scenario, seed=seed)
+        if run.train() == "converged":
+            learned += 1
+            a = run.inspect().a[run.network.layer("hidden").index]
+            binary += len(set(codes(a))) == 8
+            apart += min(np.abs(a[i] - a[j]).max() for i in range(8) for j in range(i)) > 0.4
+    out["encoder-8-3-8"] = (learned, binary, apart)
+    out["seconds"] = time.perf_counter() - start
+    return out
+
+
+def representation_section(rep: dict, trees: dict) -> list[str]:
+    learned, detectors = rep["symmetry"]
+    e_learned, binary, apart = rep["encoder-8-3-8"]
+    rows = trees["rows"]
+    n = len(rows)
+    seen = {f: [r["features"][f] for r in rows if f in r["features"]] for f in ("tree", "generation", "branch", "male")}
+
+    def found(f: str) -> str:
+        values = seen[f]
+        return (f"{len(values)} of {n} runs" + (f" (\\|r\\| {min(values):.2f}-{max(values):.2f})" if values else ""))
+
+    return ["## What the hidden units came to mean", "",
+            "The paper's claim is about representations: hidden units come to stand for features nobody put in. "
+            "bptui reads them from the trained weights and activations (`bptui/core/meaning.py`; the app's "
+            "hidden-units panel, `h`, shows the same readings), over the same seeds:", "",
+            "| Experiment | The paper | bptui |", "|---|---|---|",
+            f"| Mirror symmetry | each of the two hidden units has mirrored weights of opposite sign, in sizes "
+            f"1 : 2 : 4 (Fig. 1) | both units read so (mirrored within 10%, sizes within 15%) in {detectors} of "
+            f"the {learned} runs that learned |",
+            f"| Encoder 8-3-8 | the 3 hidden units form a roughly binary code of the 8 patterns | all 8 patterns "
+            f"told apart (some unit differs by more than 0.4) in {apart} of the {e_learned} runs that learned; 8 "
+            f"different codes when read as bits (on at 0.5) in {binary} |",
+            f"| Family trees | person-code units stand for nationality (unit 1), generation (unit 2), branch "
+            f"(unit 6) (Fig. 4, one run) | some unit's weights follow, closest of the four named features with "
+            f"\\|r\\| at least 0.5: the tree in {found('tree')}, the generation in {found('generation')}, "
+            f"the branch in {found('branch')}, the sex in {found('male')} |", "",
+            "The family trees' four features are given in the scenario (`features` of the \"person 1\" layer); "
+            "the sex of person 1 never changes an answer (Colin's and Charlotte's father are the same man), so "
+            "there is nothing for a unit to learn from it, and the row shows whether one does anyway. "
+            f"Time: {rep['seconds']:.0f} s for the symmetry and encoder runs.", ""]
 
 
 def pct(x: float) -> str:
@@ -344,6 +422,7 @@ def render(res: dict, args, seconds: float) -> str:
     lines += ["", "Per-experiment time (s): " + ", ".join(f"`{n}` {res[n]['seconds']:.1f}" for n in SWEPT + TREES),
               "", "## Where bptui differs from the paper, and why", ""]
     lines += sections(res)
+    lines += representation_section(res["representations"], res["family-trees"])
     return "\n".join(lines).rstrip() + "\n"
 
 
@@ -362,6 +441,8 @@ def main(argv=None) -> int:
     for name in TREES:
         res[name] = tree_experiment(name, args.tree_seeds)
         print(f"{name}: {res[name]['k']}/{args.tree_seeds} in {res[name]['seconds']:.1f} s", flush=True)
+    res["representations"] = representation_experiment(args.seeds)
+    print(f"representations in {res['representations']['seconds']:.1f} s", flush=True)
     seconds = time.perf_counter() - start
     args.out.write_text(render(res, args, seconds))
     print(f"wrote {args.out} in {seconds:.0f} s")
