@@ -9,6 +9,31 @@ import pytest
 
 from bptui.core.catalog import builtin
 
+# The smallest whole scenario: one layer of weights learns AND. Tests that need a valid
+# file to break, or to add a table to, start from it.
+AND_TOML = """\
+format = 1
+
+[scenario]
+title = "AND"
+
+[[layers]]
+name = "input"
+units = ["x1", "x2"]
+
+[[layers]]
+name = "output"
+units = ["y"]
+
+[[connections]]
+from = "input"
+to = "output"
+
+[data]
+inputs = [[0, 0], [0, 1], [1, 0], [1, 1]]
+targets = [[0], [0], [0], [1]]
+"""
+
 
 @pytest.fixture
 def write_scenario(tmp_path: Path):

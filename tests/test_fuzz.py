@@ -64,6 +64,8 @@ from bptui.core.scenario import (LOSSES, MAX_EPOCHS, MAX_SEED, MAX_UNITS, MAX_WE
                                  load_scenario, parse_scenario)
 from bptui.core.training import CONVERGED, DIVERGED, MAX_EPOCHS as STATUS_MAX_EPOCHS, Run
 
+from conftest import AND_TOML
+
 ROOT = Path(__file__).resolve().parent.parent
 
 # How many inputs each property tried in this session (checked and printed at the end).
@@ -899,28 +901,7 @@ def test_just_under_the_weight_limit_loads_without_building_the_weights(workdir)
 
 # --- Regressions: the bugs fuzzing found (numbered as in the comment at the top) -------------
 
-GOOD = """\
-format = 1
-
-[scenario]
-title = "Good"
-
-[[layers]]
-name = "input"
-units = ["x1", "x2"]
-
-[[layers]]
-name = "output"
-units = ["y"]
-
-[[connections]]
-from = "input"
-to = "output"
-
-[data]
-inputs = [[0, 0], [0, 1], [1, 0], [1, 1]]
-targets = [[0], [0], [0], [1]]
-"""
+GOOD = AND_TOML.replace('title = "AND"', 'title = "Good"')
 
 TOO_BIG_FOR_A_FLOAT = "1" + "0" * 309  # 10**309: a valid TOML integer, over the largest double
 HEX_OVER_4300_DIGITS = "0x" + "f" * 4000  # about 4,816 decimal digits

@@ -19,30 +19,11 @@ from bptui.core.save import scenario_toml
 from bptui.core.scenario import LOCKABLE, PANELS, Lesson, load_scenario, parse_scenario
 from bptui.core.training import CONVERGED, Run
 
+from conftest import AND_TOML
+
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 
-BASE = """\
-format = 1
-
-[scenario]
-title = "AND"
-
-[[layers]]
-name = "input"
-units = ["x1", "x2"]
-
-[[layers]]
-name = "output"
-units = ["y"]
-
-[[connections]]
-from = "input"
-to = "output"
-
-[data]
-inputs = [[0, 0], [0, 1], [1, 0], [1, 1]]
-targets = [[0], [0], [0], [1]]
-"""
+BASE = AND_TOML
 
 
 def with_lesson(body: str) -> str:

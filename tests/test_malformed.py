@@ -31,6 +31,8 @@ from bptui.core.errors import InputError
 from bptui.core.scenario import (MAX_FILE_BYTES, MAX_LAYERS, MAX_PROBLEMS, MAX_TOTAL_UNITS, MAX_UNITS,
                                  load_scenario)
 
+from conftest import AND_TOML
+
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS_DIR = Path(__file__).resolve().parent / "malformed"
 MARKER = "# <- the mistake"
@@ -156,28 +158,7 @@ CORPUS: dict[str, Case] = {
 
 # --- Files written on the fly --------------------------------------------------------------
 
-GOOD = """\
-format = 1
-
-[scenario]
-title = "Good"
-
-[[layers]]
-name = "input"
-units = ["x1", "x2"]
-
-[[layers]]
-name = "output"
-units = ["y"]
-
-[[connections]]
-from = "input"
-to = "output"
-
-[data]
-inputs = [[0, 0], [0, 1], [1, 0], [1, 1]]
-targets = [[0], [0], [0], [1]]
-"""
+GOOD = AND_TOML.replace('title = "AND"', 'title = "Good"')
 
 
 def _good_with(title: str = '"Good"', before_data: str = "", targets: str = "[[0], [0], [0], [1]]",
