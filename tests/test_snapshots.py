@@ -94,3 +94,14 @@ def test_lesson(snap_compare, shipped):
 def test_representations(snap_compare, shipped):
     app = BptuiApp(load_scenario(shipped["symmetry"]))
     assert snap_compare(app, press=["h"], run_before=_trained, terminal_size=(80, 24))
+
+
+def test_edit_dialog(snap_compare, shipped):
+    app = BptuiApp(load_scenario(shipped["xor"]))
+    assert snap_compare(app, press=["n", "down", "enter"], terminal_size=(80, 24))
+
+
+def test_time_travel(snap_compare, shipped):
+    """Five updates, then two epochs back: epoch 3 as it was, ready to train on."""
+    app = BptuiApp(load_scenario(shipped["xor"]))
+    assert snap_compare(app, press=["n"] * 5 + ["left_square_bracket"] * 2 + ["j"], terminal_size=(80, 24))
