@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 
 from bptui.cli import main
+from bptui.core import sweep
+from bptui.core.functions import ACTIVATIONS, output_error
+from bptui.core.network import Network
 from bptui.core.scenario import load_scenario, parse_scenario
 from bptui.core.sweep import Sweep, SweepResult
-from bptui.core.training import Run
+from bptui.core.training import Run, init_weights, training_arrays
 
 ONLINE = """
 format = 1
@@ -55,6 +59,77 @@ learning_rate = 0.4
 """
 
 
+# Batch, with two input and two output layers, a layer fed by two and one feeding two,
+# a skip and a frozen connection, an output layer without bias, weight decay and a
+# schedule that changes the learning rate, the decay and the momentum.
+BRANCHED = """
+format = 1
+[scenario]
+title = "branched"
+[[layers]]
+name = "a"
+size = 2
+[[layers]]
+name = "b"
+size = 1
+[[layers]]
+name = "h"
+size = 3
+[[layers]]
+name = "p"
+size = 1
+[[layers]]
+name = "q"
+size = 2
+activation = "{q}"
+bias = false
+[[connections]]
+from = "a"
+to = "h"
+[[connections]]
+from = "b"
+to = "h"
+[[connections]]
+from = "h"
+to = "p"
+[[connections]]
+from = "b"
+to = "p"
+[[connections]]
+from = "h"
+to = "q"
+[[connections]]
+from = "a"
+to = "q"
+trainable = false
+[data]
+inputs = [[0, 1, 0], [1, 1, 1], [0, 0, 1], [1, 0, 0], [1, 1, 0], [0, 1, 1]]
+targets = [[1, 0.9, 0.1], [0, 0.1, 0.9], [1, {t}, 0.9], [0, 0.9, 0.1], [1, 0.1, 0.9], [0, 0.9, {t}]]
+[training]
+loss = "{loss}"
+update = "batch"
+learning_rate = 0.5
+momentum = 0.9
+weight_decay = 0.0005
+margin = {margin}
+epochs = 300
+error_criterion = {criterion}
+weight_init = 1.0
+[[training.schedule]]
+from_epoch = 40
+learning_rate = 0.2
+weight_decay = 0
+[[training.schedule]]
+from_epoch = 120
+momentum = 0.5
+"""
+# sse on sigmoid and linear outputs (the sweep's own sse), with a margin and don't-care
+# targets, and cross-entropy on sigmoid and softmax outputs (the engine's output_error).
+BRANCHES = {"sse": dict(q="linear", loss="sse", margin=0, t=0.1, criterion=0.8),
+            "margin": dict(q="linear", loss="sse", margin=0.05, t="nan", criterion=0.8),
+            "cross_entropy": dict(q="softmax", loss="cross_entropy", margin=0, t=0.1, criterion=2.1)}
+
+
 def one_by_one(scenario, seeds, max_epochs=None):
     out = []
     for seed in seeds:
@@ -80,6 +155,52 @@ def test_online_sweep_matches_single_runs(order):
     result = Sweep(scenario, seeds).run()
     assert list(zip(result.epochs, result.status)) == one_by_one(scenario, seeds)
     assert result.status.count("converged") >= 2  # the comparison is of runs that stop at different epochs
+
+
+@pytest.mark.parametrize("branch", BRANCHES)
+def test_batch_sweep_of_a_branched_network_matches_single_runs(branch):
+    scenario = parse_scenario(BRANCHED.format(**BRANCHES[branch]))
+    seeds = list(range(1, 13))
+    result = Sweep(scenario, seeds).run()
+    assert list(zip(result.epochs, result.status)) == one_by_one(scenario, seeds)
+    assert len(set(result.epochs)) >= 4  # runs that stop at different epochs, before and after a stage
+
+
+@pytest.mark.parametrize("text", [BRANCHED.format(**kw) for kw in BRANCHES.values()]
+                         + [ONLINE.replace("{order}", "sequential")], ids=[*BRANCHES, "online"])
+def test_the_sweeps_gradient_is_the_engines_bit_for_bit(text):
+    """The sweep's own walk over the plan against Network.gradient, over a stack of runs."""
+    scenario = parse_scenario(text)
+    runs = 5
+    network = Network(scenario, runs=(runs,))
+    single = Network(scenario)
+    for i in range(runs):
+        init_weights(single, scenario, seed=i)
+        network.theta[i] = single.theta
+    x, t, care = training_arrays(scenario, ~scenario.data.test)
+    for rows in (slice(None), slice(1, 2)):  # a batch change, an online change
+        p = network.gradient(x[rows], t[rows], None if care is None else care[rows], scenario.training.margin)
+        grad = np.full_like(network.grad, np.nan)
+        theta = network.theta.copy()
+        E = sweep._Gradient(network, theta, grad, scenario.training.margin)(
+            x[rows], t[rows], None if care is None else care[rows])
+        assert E.tobytes() == p.E.tobytes() and grad.tobytes() == network.grad.tobytes()
+
+
+def test_the_sweeps_twins_of_the_engines_functions_give_the_same_bits():
+    """Its sigmoid and sse, down to signed zeros, subnormals, overflow and nan."""
+    rng = np.random.default_rng(5)
+    special = [0.0, -0.0, 1e-310, -1e-310, 1e-17, 1.0, 40.0, -40.0, 1e300, -1e300, np.inf, -np.inf, np.nan]
+    net = np.concatenate([special, rng.normal(0, 4, 500 - len(special))]).reshape(-1, 4, 1)  # runs, patterns, units
+    sigmoid = ACTIVATIONS["sigmoid"]
+    a = sigmoid.f(net)
+    dE_da = rng.normal(size=net.shape)
+    t = rng.uniform(size=net.shape)
+    assert sweep._sigmoid(net).tobytes() == a.tobytes()
+    assert sweep._sigmoid_delta(net, a, dE_da).tobytes() == sigmoid.delta(net, a, dE_da).tobytes()
+    E, delta = sweep._sse(sweep._sigmoid_delta, net, a, t)
+    E_engine, delta_engine = output_error("sse", sigmoid, net, a, t, None, 0.0)
+    assert E.tobytes() == E_engine.tobytes() and delta.tobytes() == delta_engine.tobytes()
 
 
 def test_diverging_runs_are_counted_as_failures(variant):

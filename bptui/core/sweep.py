@@ -1,11 +1,13 @@
 """Many seeds at once: how often does a network learn, and how fast?
 
 A sweep trains the same scenario from N seeds together. The weights of all the runs
-are stacked in one array (the network's leading ``runs`` axis), so every numpy call
-of the engine serves every run at once. Each run starts from exactly the weights a
-single ``Run`` with its seed would, follows the same update rule, and stops when it
-converges, diverges or runs out of epochs: a run that has stopped is frozen while the
-others go on, and the stack shrinks to the runs still going.
+are stacked in one array (laid out like a network's with a leading ``runs`` axis), so
+every numpy call serves every run at once. Each run starts from exactly the weights a
+single ``Run`` with its seed would, and follows the same update rule through the same
+numpy operations (the sweep's own walk over the plan, ``_Gradient``, repeats
+Network.gradient's), so it computes the very same numbers; it stops when it converges,
+diverges or runs out of epochs: a run that has stopped is frozen while the others go
+on, and the stack shrinks to the runs still going.
 """
 
 from __future__ import annotations
@@ -123,7 +125,7 @@ class _Gradient:
             return None if len(group) == 1 else columns
 
         self.loss, self.margin = network.loss, margin
-        self.sse = network.loss == "sse" and not margin > 0.0
+        self.sse = network.loss == "sse" and not margin > 0.0  # so _sse, unless a target is don't-care
         self.inputs = [(u.index, whole(u.columns, network.inputs)) for u in network.inputs]
         self.outputs = [(u.index, u.f, f[u.index][1], whole(u.columns, network.outputs)) for u in network.outputs]
         self.forward = []
@@ -152,7 +154,9 @@ class _Gradient:
             a[i] = f(net_j)
         E = None
         for i, f, f_delta, columns in self.outputs:
-            t_j, care_j = (t, care) if columns is None else (t[..., columns], None if care is None else care[..., columns])
+            t_j, care_j = t, care
+            if columns is not None:
+                t_j, care_j = t[..., columns], None if care is None else care[..., columns]
             if self.sse and care_j is None:
                 E_unit, delta[i] = _sse(f_delta, net[i], a[i], t_j)
             else:
@@ -187,15 +191,15 @@ class Sweep:
         self.seeds = tuple(seeds)
         self.max_epochs = t.epochs if max_epochs is None else max_epochs
         n = len(self.seeds)
-        self.plan = Network(scenario)  # one run's network: its plan lays out every stack
+        self.plan = Network(scenario)  # one run's network; its views lay out the stacked weights too
         theta = np.empty((n, self.plan.theta.size))
         for i, seed in enumerate(self.seeds):  # the very weights Run(seed) starts from
             init_weights(self.plan, scenario, seed)
             theta[i] = self.plan.theta
         self.x, self.t, self.care = training_arrays(scenario, ~scenario.data.test)
         x, care = self.x, self.care
-        # The weight changes of an epoch that are the same at every epoch: batch's one over
-        # every pattern, or online's one per pattern in sequence (None when shuffled).
+        # The weight changes that are the same at every epoch: batch's one over every
+        # pattern, or online's one per pattern in order (None: shuffled, drawn per epoch).
         self._fixed_changes = [(x, self.t, care)] if t.update == "batch" else None if t.order == "shuffled" else [
             (x[k : k + 1], self.t[k : k + 1], None if care is None else care[k : k + 1]) for k in range(len(x))]
         self.epoch = 0
@@ -203,16 +207,16 @@ class Sweep:
         self.status: list[str | None] = [None] * n
         self._shuffles = [np.random.default_rng([seed, 1]) for seed in self.seeds]
         self.net_epochs = 0  # epochs run, summed over the runs: the work done
-        self._stage_starts = frozenset(stage.from_epoch for stage in t.schedule)
-        self._criterion = np.array(t.error_criterion)  # 0-d, see _settings_for
-        self._settings: tuple[np.ndarray, ...] | None = None
+        self._stage_starts = frozenset(stage.from_epoch for stage in t.schedule)  # where settings_at changes
+        self._settings: tuple[np.ndarray, np.ndarray, np.ndarray | None] | None = None
+        self._criterion = np.array(t.error_criterion)  # 0-d, as in _settings_for
         self._stack(np.arange(n), theta, np.zeros((n, self.plan.n_trainable)))
 
     def _stack(self, runs: np.ndarray, theta: np.ndarray, dw: np.ndarray) -> None:
         """Train only ``runs`` (indices into seeds) from now on, with these weights and last
         changes: when runs stop, the stack shrinks to those still going."""
         self.runs = runs
-        self.theta = np.ascontiguousarray(theta)  # (runs, weights), laid out like the plan's theta
+        self.theta = np.ascontiguousarray(theta)  # (runs, weights), each row laid out like plan.theta
         self.dw = dw
         self.grad = np.zeros_like(dw)
         self._trainable = self.theta[:, : self.plan.n_trainable]
@@ -229,6 +233,12 @@ class Sweep:
         return [(self.x[rows][:, None, :], self.t[rows][:, None, :],
                  None if self.care is None else self.care[rows][:, None, :]) for rows in orders.T]
 
+    def _settings_for(self, epoch: int) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """learning_rate, momentum and 1 - weight_decay (None: no decay) of ``epoch``, as
+        0-d arrays: the numbers of Run.update, in a form numpy takes faster."""
+        lr, momentum, decay = settings_at(self.training, epoch)
+        return np.array(lr), np.array(momentum), np.array(1.0 - decay) if decay else None
+
     def _all_going(self, E: np.ndarray) -> bool:
         """Whether no run ends at this epoch, told in four cheap numpy calls: the exact check
         per run takes a dozen, as many as a small network's forward pass."""
@@ -238,15 +248,9 @@ class Sweep:
         # squares not finite; weights below that cannot overflow a run's sum of weights.
         return math.isfinite(E.dot(E) + self._theta_flat.dot(self._theta_flat))
 
-    def _settings_for(self, epoch: int) -> tuple[np.ndarray, ...]:
-        """learning_rate, momentum and 1 - weight_decay of ``epoch`` as 0-d arrays: the
-        same numbers as Run.update's floats, but a numpy call takes half as long with them."""
-        lr, momentum, decay = settings_at(self.training, epoch)
-        return np.array(lr), np.array(momentum), np.array(1.0 - decay) if decay else None
-
     def train_epoch(self) -> None:
         """One epoch of every run still going; each that ends there records how."""
-        if self._settings is None or self.epoch + 1 in self._stage_starts:  # where settings_at changes
+        if self._settings is None or self.epoch + 1 in self._stage_starts:
             self._settings = self._settings_for(self.epoch + 1)
         lr, momentum, keep = self._settings
         dw, step, trainable, grad = self.dw, self._step, self._trainable, self.grad
@@ -265,7 +269,7 @@ class Sweep:
         self.net_epochs += len(self.runs)
         if self._all_going(E):
             return
-        diverged = ~(np.isfinite(E) & np.isfinite(self.theta.sum(axis=-1)))
+        diverged = ~(np.isfinite(E) & np.isfinite(self.theta.sum(axis=-1)))  # as Run.record decides
         converged = ~diverged & (E < self.training.error_criterion)
         going = ~(diverged | converged) & (self.epoch < self.max_epochs)
         for k in np.flatnonzero(~going):
