@@ -24,6 +24,7 @@ SHOTS = {
     "symmetry-hidden": ("symmetry", ["h"], (80, 24), True),
     "family-trees-hidden": ("family-trees", ["h"], (120, 40), True),
     "decision-map": ("xor", ["m"], (100, 30), True),
+    "digits-hidden": ("digits", ["h"], (120, 40), True),
     # the cursor on Arjun after two updates: his delta, derived
     "explain": ("tutoring-chain", ["n", "n", "down", "down", "e"], (100, 30), False),
 }

@@ -162,8 +162,9 @@ def _many_senders(layer: LayerState, sender: LayerState, link: LinkState, colors
     n = len(sender.units)
     rows, cols = sender.grid or (math.ceil(n / max(1, (width - 2) // 2)), max(1, (width - 2) // 2))
     cell = max(2 * cols, 10) + 2  # a unit's drawing, its title and a gap
-    across = max(1, width // cell) if sender.grid and not sender.features else 1
-    heat = across > 1  # an image's weights read best as a heat map
+    image = bool(sender.grid) and not sender.features  # pixels, say: read best as a heat map
+    across = max(1, width // cell) if image else 1
+    heat = image
     for first in range(0, len(layer.units), across):
         group = list(range(first, min(first + across, len(layer.units))))
         scales = []
@@ -191,7 +192,7 @@ def _many_senders(layer: LayerState, sender: LayerState, link: LinkState, colors
             out.append_text(_matches(link.w[group[0]], sender, colors, indent="  "))
         else:
             out.append("\n")
-    if across > 1:
+    if heat:
         note = ("each unit's weights: " + ("the positive colour excites the unit, the negative inhibits it, "
                                            "brighter as the weight nears the unit's largest" if colors.get("colour")
                                            else "+ excites the unit, - inhibits it; the block's height is the size"))
