@@ -117,7 +117,7 @@ def test_a_broken_activation_derivative_is_caught(shipped, monkeypatch):
     run = trained(load_scenario(shipped["xor"]), 50)
     assert check_gradients(run).ok
     # A derivative 1% off: E is unchanged (the forward pass does not use it), backprop is wrong.
-    monkeypatch.setattr(Sigmoid, "slope", lambda self, net, a: 1.01 * a * (1.0 - a))
+    monkeypatch.setattr(Sigmoid, "delta", lambda self, net, a, dE_da: 1.01 * a * (1.0 - a) * dE_da)
     check = check_gradients(run)
     assert not check.ok
     assert check.above == len(check.rows)  # the output is a sigmoid: every delta is off

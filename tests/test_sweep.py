@@ -8,8 +8,7 @@ import numpy as np
 import pytest
 
 from bptui.cli import main
-from bptui.core import sweep
-from bptui.core.functions import ACTIVATIONS, output_error
+from bptui.core.functions import ACTIVATIONS
 from bptui.core.network import Network
 from bptui.core.scenario import load_scenario, parse_scenario
 from bptui.core.sweep import Sweep, SweepResult
@@ -123,8 +122,8 @@ weight_decay = 0
 from_epoch = 120
 momentum = 0.5
 """
-# sse on sigmoid and linear outputs (the sweep's own sse), with a margin and don't-care
-# targets, and cross-entropy on sigmoid and softmax outputs (the engine's output_error).
+# sse on sigmoid and linear outputs, with a margin and don't-care targets, and
+# cross-entropy on sigmoid and softmax outputs.
 BRANCHES = {"sse": dict(q="linear", loss="sse", margin=0, t=0.1, criterion=0.8),
             "margin": dict(q="linear", loss="sse", margin=0.05, t="nan", criterion=0.8),
             "cross_entropy": dict(q="softmax", loss="cross_entropy", margin=0, t=0.1, criterion=2.1)}
@@ -168,39 +167,48 @@ def test_batch_sweep_of_a_branched_network_matches_single_runs(branch):
 
 @pytest.mark.parametrize("text", [BRANCHED.format(**kw) for kw in BRANCHES.values()]
                          + [ONLINE.replace("{order}", "sequential")], ids=[*BRANCHES, "online"])
-def test_the_sweeps_gradient_is_the_engines_bit_for_bit(text):
-    """The sweep's own walk over the plan against Network.gradient, over a stack of runs."""
+def test_a_network_rebound_to_a_smaller_stack_computes_what_a_new_one_does(text):
+    """As a sweep's stack shrinks, Network.bind re-makes the network's views: its passes are,
+    bit for bit, those of a network built for the smaller stack, and the old arrays are let be."""
     scenario = parse_scenario(text)
-    runs = 5
-    network = Network(scenario, runs=(runs,))
+    network = Network(scenario, runs=(5,))
     single = Network(scenario)
-    for i in range(runs):
+    for i in range(5):
         init_weights(single, scenario, seed=i)
         network.theta[i] = single.theta
     x, t, care = training_arrays(scenario, ~scenario.data.test)
+    margin = scenario.training.margin
+    network.gradient(x, t, care, margin)
+    old_theta, old_grad = network.theta, network.grad
+    before = old_theta.tobytes(), old_grad.tobytes()
+    going = np.array([True, False, True, True, False])
+    network.bind(np.ascontiguousarray(old_theta[going]), np.full((3, network.n_trainable), np.nan))
+    fresh = Network(scenario, runs=(3,))
+    fresh.theta[...] = network.theta
     for rows in (slice(None), slice(1, 2)):  # a batch change, an online change
-        p = network.gradient(x[rows], t[rows], None if care is None else care[rows], scenario.training.margin)
-        grad = np.full_like(network.grad, np.nan)
-        theta = network.theta.copy()
-        E = sweep._Gradient(network, theta, grad, scenario.training.margin)(
-            x[rows], t[rows], None if care is None else care[rows])
-        assert E.tobytes() == p.E.tobytes() and grad.tobytes() == network.grad.tobytes()
+        args = x[rows], t[rows], None if care is None else care[rows], margin
+        p, q = network.gradient(*args), fresh.gradient(*args)
+        assert p.E.tobytes() == q.E.tobytes() and network.grad.tobytes() == fresh.grad.tobytes()
+        for mine, theirs in zip(p.net + p.a + p.delta, q.net + q.a + q.delta):
+            assert (mine is None and theirs is None) or mine.tobytes() == theirs.tobytes()
+    assert (old_theta.tobytes(), old_grad.tobytes()) == before
 
 
-def test_the_sweeps_twins_of_the_engines_functions_give_the_same_bits():
-    """Its sigmoid and sse, down to signed zeros, subnormals, overflow and nan."""
+def test_the_engines_sigmoid_gives_the_bits_of_its_plain_formula():
+    """Sigmoid.f and Sigmoid.delta, which take their constants as 0-d arrays and work in
+    place, against (tanh(net / 2) + 1) / 2 and a (1 - a) dE/da written plainly, down to
+    signed zeros, subnormals, overflow and nan."""
     rng = np.random.default_rng(5)
     special = [0.0, -0.0, 1e-310, -1e-310, 1e-17, 1.0, 40.0, -40.0, 1e300, -1e300, np.inf, -np.inf, np.nan]
     net = np.concatenate([special, rng.normal(0, 4, 500 - len(special))]).reshape(-1, 4, 1)  # runs, patterns, units
     sigmoid = ACTIVATIONS["sigmoid"]
-    a = sigmoid.f(net)
     dE_da = rng.normal(size=net.shape)
-    t = rng.uniform(size=net.shape)
-    assert sweep._sigmoid(net).tobytes() == a.tobytes()
-    assert sweep._sigmoid_delta(net, a, dE_da).tobytes() == sigmoid.delta(net, a, dE_da).tobytes()
-    E, delta = sweep._sse(sweep._sigmoid_delta, net, a, t)
-    E_engine, delta_engine = output_error("sse", sigmoid, net, a, t, None, 0.0)
-    assert E.tobytes() == E_engine.tobytes() and delta.tobytes() == delta_engine.tobytes()
+    with np.errstate(all="ignore"):
+        a = np.tanh(net * 0.5)
+        a += 1.0
+        a *= 0.5
+        assert sigmoid.f(net).tobytes() == a.tobytes()
+        assert sigmoid.delta(net, a, dE_da).tobytes() == (a * (1.0 - a) * dE_da).tobytes()
 
 
 def test_diverging_runs_are_counted_as_failures(variant):

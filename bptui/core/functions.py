@@ -8,6 +8,11 @@ from __future__ import annotations
 
 import numpy as np
 
+# Constants of the hot functions as 0-d arrays: with an array, numpy takes one in about
+# half the time of a Python float (0.2 against 0.4 us a call), and a small network's
+# epoch makes a dozen such calls. Same numbers, same operations: the same bits.
+_HALF, _ONE = np.array(0.5), np.array(1.0)
+
 
 class Activation:
     name = ""
@@ -30,13 +35,21 @@ class Sigmoid(Activation):
 
     def f(self, net):
         # 1/(1+e^-x) written with tanh: exact to rounding and never overflows.
-        a = np.tanh(net * 0.5)
-        a += 1.0
-        a *= 0.5
+        a = net * _HALF
+        np.tanh(a, out=a)
+        a += _ONE
+        a *= _HALF
         return a
 
     def slope(self, net, a):
         return a * (1.0 - a)
+
+    def delta(self, net, a, dE_da):
+        # slope(net, a) * dE_da in one array ((1 - a) a and a (1 - a) are the same bits)
+        delta = _ONE - a
+        delta *= a
+        delta *= dE_da
+        return delta
 
 
 class Tanh(Activation):
@@ -107,6 +120,7 @@ def output_error(loss: str, f: Activation, net, a, t, care, margin: float):
     if loss == "sse":
         if mask is not None:
             err = err * mask
+        # 0.5 a float: one run's E is a numpy scalar, which a float multiplies in 40 ns, a 0-d array in 300
         E = 0.5 * np.einsum("...pk,...pk->...", err, err)
         return E, f.delta(net, a, err)
     if f.name == "sigmoid":

@@ -9,7 +9,8 @@ All weights and biases live in one vector ``theta`` (trainable ones first), and 
 connection's matrix ``w`` (receiving x sending) is a view into it. So the update rule is
 three numpy calls whatever the shape of the network, and a gradient ``grad`` of the
 same layout lines up with it. Arrays are (..., patterns, units); leading axes, when a
-network is built with ``runs``, stack independent runs that share one plan.
+network is built with ``runs`` (or bound to stacked arrays, see ``bind``), stack
+independent runs that share one plan.
 """
 
 from __future__ import annotations
@@ -57,9 +58,9 @@ class Link:
     index: int
     sender: LayerPlan
     receiver: LayerPlan
-    w: np.ndarray  # receiving x sending, a view into theta
-    grad: np.ndarray | None  # None when frozen
     trainable: bool
+    w: np.ndarray | None = None  # receiving x sending, a view into theta (see Network.bind)
+    grad: np.ndarray | None = None  # a view into grad; None when frozen
 
 
 class Views(NamedTuple):
@@ -112,24 +113,13 @@ class Network:
         for i, conn in enumerate(conns):
             if not conn.trainable:
                 self._link_spans[i] = take(int(np.prod(self._link_shapes[i])))
-        self.theta = np.zeros(self.runs + (size,))
-        self.grad = np.zeros(self.runs + (self.n_trainable,))
+        self.size = size
 
-        weights, biases = self.views(self.theta)
-        weight_grads, bias_grads = self.views(self.grad)
-        self.links: list[Link] = [
-            Link(i, by_name[conn.sender], by_name[conn.receiver], weights[i],
-                 weight_grads[i] if conn.trainable else None, conn.trainable)
-            for i, conn in enumerate(conns)]
-        for i, b in biases.items():
-            self.layers[i].b, self.layers[i].b_grad = b, bias_grads[i]
+        self.links: list[Link] = [Link(i, by_name[conn.sender], by_name[conn.receiver], conn.trainable)
+                                  for i, conn in enumerate(conns)]
         for link in self.links:  # in declaration order, so sums run in a fixed order
             link.sender.outgoing.append(link)
             link.receiver.incoming.append(link)
-        # The views must share memory with theta and grad: a copy would silently not learn.
-        assert all(np.shares_memory(link.w, self.theta) for link in self.links)
-        assert all(np.shares_memory(u.b, self.theta) for u in self.layers if u.b is not None)
-
         self.inputs = [u for u in self.layers if u.is_input]
         self.outputs = [u for u in self.layers if u.is_output]
         self.computed = [u for u in self.layers if not u.is_input]  # in topological order
@@ -142,6 +132,43 @@ class Network:
                 start += unit.size
         self.n_inputs = sum(u.size for u in self.inputs)
         self.n_outputs = sum(u.size for u in self.outputs)
+        self.bind(np.zeros(self.runs + (size,)), np.zeros(self.runs + (self.n_trainable,)))
+
+    def bind(self, theta: np.ndarray, grad: np.ndarray) -> None:
+        """Make these arrays theta and grad: laid out like them, with any leading runs axes.
+        Every view (w, b and their gradients) is re-made over them, and so is the plan of
+        a pass: a sweep whose stack of runs shrinks rebinds its network, compiled once."""
+        assert theta.shape[-1] == self.size and grad.shape == theta.shape[:-1] + (self.n_trainable,)
+        self.theta, self.grad, self.runs = theta, grad, theta.shape[:-1]
+        weights, biases = self.views(theta)
+        weight_grads, bias_grads = self.views(grad)
+        for link in self.links:
+            link.w, link.grad = weights[link.index], weight_grads.get(link.index)  # grad None: frozen
+        for unit in self.layers:
+            unit.b, unit.b_grad = biases.get(unit.index), bias_grads.get(unit.index)
+        # The views must share memory with theta and grad: a copy would silently not learn.
+        assert all(np.shares_memory(link.w, theta) for link in self.links)
+        assert all(np.shares_memory(u.b, theta) for u in self.layers if u.b is not None)
+        self._plan_passes()
+
+    def _plan_passes(self) -> None:
+        """What a pass reads of the plan, looked up once, so that forward and backward_layer
+        do arithmetic only: on a small network, walking the layers and links at every pass
+        costs as much as the numpy calls. Layers go by their index (i, j, k) into a Pass."""
+        single_input, single_output = len(self.inputs) == 1, len(self.outputs) == 1
+        # columns None: a lone input (output) layer takes every column, unsliced
+        self._inputs = [(u.index, None if single_input else u.columns) for u in self.inputs]
+        self._outputs = [(u.index, u.f, None if single_output else u.columns) for u in self.outputs]
+        # per layer j: (i, w_ji transposed) for each sender i, as a_i @ w_ji^T sums w_ji a_i; b_j; f
+        self._forward = [(u.index, [(link.sender.index, link.w.swapaxes(-1, -2)) for link in u.incoming],
+                          u.b, u.f.f) for u in self.computed]
+        # per layer j: its f's delta (None for an output layer, whose delta the loss gives),
+        # (k, w_kj) for each receiver k, and dE/db_j and (i, dE/dw_ji) to fill
+        self._backward = {u.index: (None if u.is_output else u.f.delta,
+                                    [(link.receiver.index, link.w) for link in u.outgoing], u.b_grad,
+                                    [(link.sender.index, link.grad) for link in u.incoming if link.grad is not None])
+                          for u in self.computed}
+        self._backward_order = list(reversed(self.computed))
 
     def layer(self, name: str) -> LayerPlan:
         return next(u for u in self.layers if u.name == name)
@@ -165,55 +192,55 @@ class Network:
     def forward(self, x: np.ndarray) -> Pass:
         n = len(self.layers)
         p = Pass([None] * n, [None] * n, [None] * n)
-        a = p.a
-        for unit in self.inputs:
-            a[unit.index] = x[..., unit.columns]
-        for unit in self.computed:
-            net = None
-            for link in unit.incoming:
-                term = a[link.sender.index] @ link.w.swapaxes(-1, -2)
-                if net is None:
-                    net = term
+        net, a = p.net, p.a
+        for i, columns in self._inputs:
+            a[i] = x if columns is None else x[..., columns]
+        for j, senders, b_j, f in self._forward:  # net_j = sum_i w_ji a_i + b_j;  a_j = f(net_j)
+            net_j = None
+            for i, w_ji_t in senders:
+                if net_j is None:
+                    net_j = np.matmul(a[i], w_ji_t)
                 else:
-                    net += term
-            if unit.b is not None:
-                net += unit.b
-            p.net[unit.index] = net
-            a[unit.index] = unit.f.f(net)
+                    net_j += np.matmul(a[i], w_ji_t)
+            if b_j is not None:
+                net_j += b_j
+            net[j] = net_j
+            a[j] = f(net_j)
         return p
 
     def output_error(self, p: Pass, t: np.ndarray, care: np.ndarray | None, margin: float) -> None:
         """The loss E and the output layers' delta."""
-        E = 0.0
-        for unit in self.outputs:
-            i = unit.index
-            E_unit, p.delta[i] = output_error(self.loss, unit.f, p.net[i], p.a[i], t[..., unit.columns],
-                                              None if care is None else care[..., unit.columns], margin)
-            E = E + E_unit
+        E = 0.0  # each E_j added to 0.0, never taken as it is: a -0.0 loss comes out as 0.0
+        for j, f, columns in self._outputs:
+            t_j, care_j = t, care
+            if columns is not None:
+                t_j, care_j = t[..., columns], None if care is None else care[..., columns]
+            E_j, p.delta[j] = output_error(self.loss, f, p.net[j], p.a[j], t_j, care_j, margin)
+            E = E + E_j
         p.E = E
 
     def backward_layer(self, p: Pass, unit: LayerPlan) -> None:
         """delta of one layer from the layers ahead, then the gradients of its incoming weights."""
-        i = unit.index
-        if not unit.is_output:
+        j = unit.index
+        f_delta, receivers, b_grad, w_grads = self._backward[j]
+        a, delta = p.a, p.delta
+        if f_delta is not None:  # a hidden layer: delta_j = f'(net_j) sum_k delta_k w_kj
             dE_da = None
-            for link in unit.outgoing:
-                term = p.delta[link.receiver.index] @ link.w
+            for k, w_kj in receivers:
                 if dE_da is None:
-                    dE_da = term
+                    dE_da = np.matmul(delta[k], w_kj)
                 else:
-                    dE_da += term
-            p.delta[i] = unit.f.delta(p.net[i], p.a[i], dE_da)
-        delta = p.delta[i]
-        if unit.b_grad is not None:
-            np.sum(delta, axis=-2, keepdims=True, out=unit.b_grad)
-        delta_t = delta.swapaxes(-1, -2)
-        for link in unit.incoming:
-            if link.grad is not None:
-                np.matmul(delta_t, p.a[link.sender.index], out=link.grad)
+                    dE_da += np.matmul(delta[k], w_kj)
+            delta[j] = f_delta(p.net[j], a[j], dE_da)
+        delta_j = delta[j]
+        if b_grad is not None:  # dE/db_j = sum over patterns of delta_j (np.sum, minus its Python wrapper)
+            np.add.reduce(delta_j, axis=-2, out=b_grad, keepdims=True)
+        delta_j_t = delta_j.swapaxes(-1, -2)
+        for i, w_grad in w_grads:  # dE/dw_ji = sum over patterns of delta_j a_i
+            np.matmul(delta_j_t, a[i], out=w_grad)
 
     def backward(self, p: Pass) -> None:
-        for unit in reversed(self.computed):
+        for unit in self._backward_order:
             self.backward_layer(p, unit)
 
     def gradient(self, x, t, care=None, margin: float = 0.0) -> Pass:

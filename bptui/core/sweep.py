@@ -4,10 +4,10 @@ A sweep trains the same scenario from N seeds together. The weights of all the r
 are stacked in one array (laid out like a network's with a leading ``runs`` axis), so
 every numpy call serves every run at once. Each run starts from exactly the weights a
 single ``Run`` with its seed would, and follows the same update rule through the same
-numpy operations (the sweep's own walk over the plan, ``_Gradient``, repeats
-Network.gradient's), so it computes the very same numbers; it stops when it converges,
-diverges or runs out of epochs: a run that has stopped is frozen while the others go
-on, and the stack shrinks to the runs still going.
+numpy operations (Network.gradient over the stack, then Run.update's), so it computes
+the very same numbers; it stops when it converges, diverges or runs out of epochs: a
+run that has stopped is frozen while the others go on, and the stack shrinks to the
+runs still going (the network is rebound to it, not compiled again).
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bptui.core.functions import output_error
 from bptui.core.network import Network
 from bptui.core.scenario import Scenario
 from bptui.core.training import CONVERGED, DIVERGED, MAX_EPOCHS, init_weights, settings_at, training_arrays
@@ -77,108 +76,6 @@ def values_needed(scenario: Scenario, runs: int) -> int:
     return runs * (3 * weights + 3 * len(scenario.data.names) * units)
 
 
-# Twins of the engine's most used functions (bptui/core/functions.py): the same numpy
-# operations on the same numbers, so the same bits (tests/test_sweep.py checks), but
-# with 0-d arrays for the constants. A numpy call over a 0-d array takes about half as
-# long as over a Python float (0.2 against 0.4 us), which at a few runs of a small
-# network is about a twentieth of the epoch.
-_HALF, _ONE = np.array(0.5), np.array(1.0)
-
-
-def _sigmoid(net: np.ndarray) -> np.ndarray:
-    """Sigmoid.f: (tanh(net / 2) + 1) / 2."""
-    a = np.multiply(net, _HALF)
-    np.tanh(a, a)
-    np.add(a, _ONE, a)
-    return np.multiply(a, _HALF, a)
-
-
-def _sigmoid_delta(net: np.ndarray, a: np.ndarray, dE_da: np.ndarray) -> np.ndarray:
-    """Sigmoid.delta: a (1 - a) dE/da."""
-    slope = np.subtract(_ONE, a)
-    np.multiply(a, slope, slope)
-    return np.multiply(slope, dE_da, slope)
-
-
-def _sse(f_delta, net: np.ndarray, a: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """output_error for sse when no margin and no don't-care target applies."""
-    err = np.subtract(a, t)
-    E = np.einsum("...pk,...pk->...", err, err)
-    return np.multiply(E, _HALF, E), f_delta(net, a, err)
-
-
-_TWINS = {"sigmoid": (_sigmoid, _sigmoid_delta)}
-
-
-class _Gradient:
-    """dE/dw of every run in a stack, written into ``grad``: Network.gradient operation for
-    operation (so bit for bit), with the walk over the network's plan done once per stack
-    instead of at every weight change. At a few runs of a small network that walk, and
-    np.sum's Python wrapper, cost about an eighth of the epoch."""
-
-    def __init__(self, network: Network, theta: np.ndarray, grad: np.ndarray, margin: float):
-        w, b = network.views(theta)  # stacked w_ji and biases: (runs, receiving, sending)
-        w_grad, b_grad = network.views(grad)
-        f = {u.index: _TWINS.get(u.f.name, (u.f.f, u.f.delta)) for u in network.computed}
-
-        def whole(columns: slice, group) -> slice | None:  # None: every column, no slicing
-            return None if len(group) == 1 else columns
-
-        self.loss, self.margin = network.loss, margin
-        self.sse = network.loss == "sse" and not margin > 0.0  # so _sse, unless a target is don't-care
-        self.inputs = [(u.index, whole(u.columns, network.inputs)) for u in network.inputs]
-        self.outputs = [(u.index, u.f, f[u.index][1], whole(u.columns, network.outputs)) for u in network.outputs]
-        self.forward = []
-        for u in network.computed:
-            (first, *rest) = [(link.sender.index, w[link.index].swapaxes(-1, -2)) for link in u.incoming]
-            self.forward.append((u.index, first, rest, b.get(u.index), f[u.index][0]))
-        self.backward = [(u.index, None if u.is_output else f[u.index][1],
-                          [(link.receiver.index, w[link.index]) for link in u.outgoing], b_grad.get(u.index),
-                          [(link.sender.index, w_grad[link.index]) for link in u.incoming if link.trainable])
-                         for u in reversed(network.computed)]
-        # net, a and delta by layer index, refilled at every call
-        self.net, self.a, self.delta = ([None] * len(network.layers) for _ in range(3))
-
-    def __call__(self, x: np.ndarray, t: np.ndarray, care: np.ndarray | None) -> np.ndarray:
-        """E per run; dE/dw into grad."""
-        net, a, delta = self.net, self.a, self.delta
-        for i, columns in self.inputs:
-            a[i] = x if columns is None else x[..., columns]
-        for i, (sender, w_t), rest, b, f in self.forward:  # net_j = sum_i w_ji a_i + b_j
-            net_j = np.matmul(a[sender], w_t)
-            for sender, w_t in rest:
-                net_j += np.matmul(a[sender], w_t)
-            if b is not None:
-                np.add(net_j, b, net_j)
-            net[i] = net_j
-            a[i] = f(net_j)
-        E = None
-        for i, f, f_delta, columns in self.outputs:
-            t_j, care_j = t, care
-            if columns is not None:
-                t_j, care_j = t[..., columns], None if care is None else care[..., columns]
-            if self.sse and care_j is None:
-                E_unit, delta[i] = _sse(f_delta, net[i], a[i], t_j)
-            else:
-                E_unit, delta[i] = output_error(self.loss, f, net[i], a[i], t_j, care_j, self.margin)
-            E = E_unit if E is None else E + E_unit
-        for i, f_delta, outgoing, b_grad, w_grads in self.backward:
-            if f_delta is not None:  # a hidden layer: delta_j = f'(net_j) sum_k delta_k w_kj
-                dE_da = None
-                for receiver, w in outgoing:
-                    if dE_da is None:
-                        dE_da = np.matmul(delta[receiver], w)
-                    else:
-                        dE_da += np.matmul(delta[receiver], w)
-                delta[i] = f_delta(net[i], a[i], dE_da)
-            if b_grad is not None:
-                np.add.reduce(delta[i], -2, None, b_grad, True)  # np.sum's own reduction, without its wrapper
-            delta_t = delta[i].swapaxes(-1, -2)
-            for sender, w_grad in w_grads:
-                np.matmul(delta_t, a[sender], w_grad)  # dE/dw_ji = sum over patterns of delta_j a_i
-        return E
-
-
 class Sweep:
     def __init__(self, scenario: Scenario, seeds: list[int], max_epochs: int | None = None):
         """Raises ValueError when the runs would not fit in memory (see MAX_SWEEP_VALUES)."""
@@ -191,11 +88,12 @@ class Sweep:
         self.seeds = tuple(seeds)
         self.max_epochs = t.epochs if max_epochs is None else max_epochs
         n = len(self.seeds)
-        self.plan = Network(scenario)  # one run's network; its views lay out the stacked weights too
-        theta = np.empty((n, self.plan.theta.size))
+        # One run's network, to draw each run's starting weights; then bound to the stack.
+        self.network = Network(scenario)
+        theta = np.empty((n, self.network.size))
         for i, seed in enumerate(self.seeds):  # the very weights Run(seed) starts from
-            init_weights(self.plan, scenario, seed)
-            theta[i] = self.plan.theta
+            init_weights(self.network, scenario, seed)
+            theta[i] = self.network.theta
         self.x, self.t, self.care = training_arrays(scenario, ~scenario.data.test)
         x, care = self.x, self.care
         # The weight changes that are the same at every epoch: batch's one over every
@@ -210,19 +108,19 @@ class Sweep:
         self._stage_starts = frozenset(stage.from_epoch for stage in t.schedule)  # where settings_at changes
         self._settings: tuple[np.ndarray, np.ndarray, np.ndarray | None] | None = None
         self._criterion = np.array(t.error_criterion)  # 0-d, as in _settings_for
-        self._stack(np.arange(n), theta, np.zeros((n, self.plan.n_trainable)))
+        self._stack(np.arange(n), theta, np.zeros((n, self.network.n_trainable)))
 
     def _stack(self, runs: np.ndarray, theta: np.ndarray, dw: np.ndarray) -> None:
         """Train only ``runs`` (indices into seeds) from now on, with these weights and last
         changes: when runs stop, the stack shrinks to those still going."""
         self.runs = runs
-        self.theta = np.ascontiguousarray(theta)  # (runs, weights), each row laid out like plan.theta
+        self.theta = np.ascontiguousarray(theta)  # (runs, weights), each row laid out like one run's theta
         self.dw = dw
         self.grad = np.zeros_like(dw)
-        self._trainable = self.theta[:, : self.plan.n_trainable]
+        self.network.bind(self.theta, self.grad)  # its views, and so its passes, over the stack
+        self._trainable = self.theta[:, : self.network.n_trainable]
         self._step = np.empty_like(dw)  # lr dE/dw of one weight change
         self._theta_flat = self.theta.reshape(-1)
-        self._gradient = _Gradient(self.plan, self.theta, self.grad, self.training.margin)
 
     def _changes(self):
         """Inputs, targets and care masks of each weight change of the next epoch."""
@@ -254,9 +152,10 @@ class Sweep:
             self._settings = self._settings_for(self.epoch + 1)
         lr, momentum, keep = self._settings
         dw, step, trainable, grad = self.dw, self._step, self._trainable, self.grad
+        gradient, margin = self.network.gradient, self.training.margin
         E = None
         for x, t, care in self._changes():
-            E_change = self._gradient(x, t, care)
+            E_change = gradient(x, t, care, margin).E  # and dE/dw into grad
             E = E_change if E is None else E + E_change
             # Run.update in place: dw(t) = momentum dw(t-1) - lr dE/dw;  w += dw;  w *= 1 - decay
             np.multiply(dw, momentum, dw)
