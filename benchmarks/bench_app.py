@@ -1,13 +1,16 @@
-"""The terminal app over a pseudo-terminal, as over SSH: first frame and bytes per second.
+"""The terminal app over a pseudo-terminal, as over SSH: first frame, bytes per second,
+how fast a key is answered while training, and how fast it trains against headless.
 
-    python benchmarks/bench_app.py [--sizes 80x24,120x40] [--json] [--sync] [--dump DIR] [--scenario TOML]
+    python benchmarks/bench_app.py [--sizes 80x24,120x40] [--scenario xor] [--presses 10]
+                                   [--rate-rounds 3] [--json] [--sync] [--dump DIR]
 
 For each window size, in its own fresh process, the app is started on a pty
 (``os.openpty`` + ``TIOCSWINSZ``, the pty as the controlling terminal) with
 TERM=xterm-256color and COLORTERM unset, so Textual picks 256 colours as it usually
-does over ssh, on a copy of scenarios/xor.toml (or --scenario) that never stops training
-(``error_criterion = 0``, ``epochs = 100000000``). A thread reads the master side all
-the time (a full pty buffer would block the app) and time-stamps every chunk. Measured:
+does over ssh, on a copy of scenarios/xor.toml (or --scenario: a shipped scenario's
+name or a path) that never stops training (``error_criterion = 0``,
+``epochs = 100000000``). A thread reads the master side all the time (a full pty
+buffer would block the app) and time-stamps every chunk. Measured:
 
   1. first frame: seconds from spawning the command to the first time the screen
      text (escape sequences removed) shows "epoch 0" and "loss"; target <= 1 s;
@@ -18,7 +21,19 @@ the time (a full pty buffer would block the app) and time-stamps every chunk. Me
   4. CPU of the app process over the training window (utime + stime from
      /proc/PID/stat) as a fraction of one core, and of its main (UI) thread alone;
      for information. The training thread trains as fast as it can, so the process
-     total is about one core by design; the UI thread's share is the drawing cost.
+     total is about one core by design; the UI thread's share is the drawing cost;
+  5. key latency while training: ``u`` and ``b`` in turn (the updates panel, the blame
+     panel), each press timed from writing the key to the pty to the arrival of the
+     output that draws the new panel's title (``─ updates ─``, ``─ blame ─``), with a
+     pause of 0.3 to 0.6 s between presses so they fall at every phase of the redraw
+     timer; median and worst of --presses; target: median <= 100 ms;
+  6. epochs per second in the app against headless, in --rate-rounds interleaved
+     rounds: the app trains for 4 s (after 1 s to get going), its rate read from the
+     screen (the epoch shown on the status line, first and last in the window, over
+     the time between them); then the app is paused and a fresh headless process runs
+     ``Run.train_epoch`` on the same scenario file for 4 s (after 0.3 s of warm-up).
+     The ratio app / headless per round; median over rounds; target >= 0.5. The
+     status line's own "N epochs/s" is reported too, for information.
 
 Then ``q`` is sent; the process must exit within 3 s (else it is killed and the run
 reported as not quitting). Exit code 0 when every target is met, 1 otherwise.
@@ -36,8 +51,11 @@ import argparse
 import fcntl
 import json
 import os
+import random
 import re
+import shutil
 import signal
+import statistics
 import struct
 import subprocess
 import sys
@@ -58,6 +76,37 @@ WINDOW = 5.0
 DISCARD = 1.0
 QUIT_GRACE = 3.0
 FIRST_FRAME_TIMEOUT = 20.0
+KEY_TARGET = 0.100  # seconds, median key press to screen
+KEY_TIMEOUT = 3.0
+RATE_TARGET = 0.5  # app epochs/s over headless, at least
+RATE_WINDOW = 4.0
+# Keys pressed in turn while training, and the text that shows each was answered: the
+# panel's title. The story and the blame panel cost little to draw; the updates panel
+# lists every weight, which for the digits (2,410 of them) is slow to draw.
+KEYS = ((b"s", "─ story ─"), (b"b", "─ blame ─"))
+SLOW_KEYS = ((b"u", "─ updates ─"), (b"b", "─ blame ─"))
+EPOCH = re.compile(r"epoch (\d+)")
+STATUS_RATE = re.compile(r"([\d,]+) epochs/s")
+
+# A fresh process trains the scenario headless for a while and prints epochs per second.
+HEADLESS = """
+import sys, time
+sys.path.insert(0, sys.argv[1])
+import bptui  # first: one BLAS thread, as the app
+import numpy as np
+from bptui.core.scenario import load_scenario
+from bptui.core.training import Run
+run = Run(load_scenario(sys.argv[2]))
+seconds, warm = float(sys.argv[3]), float(sys.argv[4])
+with np.errstate(all="ignore"):
+    end = time.perf_counter() + warm
+    while time.perf_counter() < end:
+        run.train_epoch()
+    epoch, start = run.epoch, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        run.train_epoch()
+    print((run.epoch - epoch) / (time.perf_counter() - start))
+"""
 
 # CSI, OSC, DCS/APC/PM/SOS strings, two-character escapes
 _ESCAPES = re.compile(
@@ -78,15 +127,33 @@ def screen_text(data: bytes) -> str:
     return _ESCAPES.sub("", data.decode("utf-8", "replace"))
 
 
+def scenario_path(name_or_path: str | Path) -> Path:
+    """A path, or the name of a shipped scenario."""
+    path = Path(name_or_path)
+    if path.exists() or path.suffix == ".toml":
+        return path
+    return ROOT / "scenarios" / f"{name_or_path}.toml"
+
+
 def never_ending_scenario(directory: str, source: Path = XOR) -> Path:
     text = source.read_text(encoding="utf-8")
     text, n1 = re.subn(r"(?m)^error_criterion\s*=.*$", "error_criterion = 0", text)
     text, n2 = re.subn(r"(?m)^epochs\s*=.*$", "epochs = 100000000", text)
     if n1 != 1 or n2 != 1:
         raise SystemExit(f"bench_app: could not find error_criterion/epochs in {source}")
+    for data in re.findall(r'(?m)^(?:test_)?file\s*=\s*"([^"]+)"', text):  # its CSV files, beside it
+        shutil.copy(source.parent / data, Path(directory) / Path(data).name)
+        text = text.replace(f'"{data}"', f'"{Path(data).name}"')
     path = Path(directory) / f"{source.stem}-forever.toml"
     path.write_text(text, encoding="utf-8")
     return path
+
+
+def headless_rate(scenario: Path, seconds: float = RATE_WINDOW, warm: float = 0.3) -> float:
+    """Epochs per second of Run.train_epoch on the scenario, in a fresh process."""
+    out = subprocess.run([sys.executable, "-c", HEADLESS, str(ROOT), str(scenario), str(seconds), str(warm)],
+                         capture_output=True, text=True, check=True, cwd=str(ROOT))
+    return float(out.stdout.strip())
 
 
 def cpu_seconds(pid: int, thread: int | None = None) -> float:
@@ -163,6 +230,38 @@ class Terminal:
         with self.lock:
             return b"".join(c for t, c in self.chunks if start <= t < end)
 
+    def since(self, start: float) -> list[tuple[float, bytes]]:
+        with self.lock:
+            return [(t, c) for t, c in self.chunks if t >= start]
+
+    def wait_for(self, text: str, start: float, timeout: float) -> float | None:
+        """The arrival time of the first output after ``start`` that completes ``text``
+        on the screen text, or None after ``timeout`` seconds."""
+        seen = 0
+        data = b""
+        deadline = time.monotonic() + timeout
+        while True:
+            chunks = self.since(start)
+            for t, c in chunks[seen:]:
+                data += c
+                if text in screen_text(data):
+                    return t
+            seen = len(chunks)
+            if time.monotonic() > deadline or self.eof.is_set():
+                return None
+            time.sleep(0.002)
+
+    def epochs_between(self, start: float, end: float) -> list[tuple[float, int]]:
+        """(arrival time, epoch) of every chunk in the window that shows an epoch."""
+        points = []
+        with self.lock:
+            chunks = [(t, c) for t, c in self.chunks if start <= t < end]
+        for t, c in chunks:
+            epochs = [int(e) for e in EPOCH.findall(screen_text(c))]
+            if epochs:
+                points.append((t, max(epochs)))
+        return points
+
     def everything(self) -> bytes:
         with self.lock:
             return b"".join(c for _, c in self.chunks)
@@ -193,10 +292,63 @@ def frames(data: bytes) -> int:
     return data.count(SYNC_BEGIN)
 
 
-def measure(scenario: Path, columns: int, rows: int, answer_sync: bool, dump: Path | None) -> dict:
+def key_latencies(term: Terminal, presses: int, keys=KEYS, seed: int = 1) -> list[float | None]:
+    """Seconds from each key to the output that answers it (None: no answer in time)."""
+    pause = random.Random(seed)
+    out = []
+    for k in range(presses):
+        key, answer = keys[k % len(keys)]
+        time.sleep(pause.uniform(0.3, 0.6))
+        start = time.monotonic()
+        term.send(key)
+        seen = term.wait_for(answer, start, KEY_TIMEOUT)
+        out.append(None if seen is None else seen - start)
+    return out
+
+
+def app_rate(term: Terminal, seconds: float) -> tuple[float | None, list[float]]:
+    """Epochs per second shown by the app over ``seconds`` of training, from the epoch on
+    the screen; and the rates its status line showed."""
+    start = time.monotonic()
+    time.sleep(seconds)
+    end = time.monotonic()
+    points = term.epochs_between(start, end)
+    shown = [float(r.replace(",", "")) for r in STATUS_RATE.findall(screen_text(term.between(start, end)))]
+    if len(points) < 2 or points[-1][0] <= points[0][0]:
+        return None, shown
+    (t0, e0), (t1, e1) = points[0], points[-1]
+    return (e1 - e0) / (t1 - t0), shown
+
+
+def rates(term: Terminal, scenario: Path, rounds: int) -> dict:
+    """Interleaved rounds: the app training, then (the app paused) headless."""
+    app, headless, ratios, shown = [], [], [], []
+    for _ in range(rounds):
+        term.send(b" ")  # run
+        time.sleep(DISCARD)
+        a, s = app_rate(term, RATE_WINDOW)
+        shown += s
+        term.send(b" ")  # pause
+        time.sleep(0.5)
+        h = headless_rate(scenario)
+        if a is not None:
+            app.append(a)
+            headless.append(h)
+            ratios.append(a / h)
+    if not ratios:
+        return {"rate_ratio": None}
+    return {"app_epochs_per_s": statistics.median(app), "headless_epochs_per_s": statistics.median(headless),
+            "rate_ratio": statistics.median(ratios), "rate_ratio_min": min(ratios),
+            "rate_ratio_max": max(ratios), "rate_rounds": ratios, "app_rounds": app, "headless_rounds": headless,
+            "status_line_epochs_per_s": statistics.median(shown) if shown else None}
+
+
+def measure(scenario: Path, columns: int, rows: int, answer_sync: bool, dump: Path | None,
+            presses: int = 10, rate_rounds: int = 3, slow_presses: int = 6) -> dict:
     argv = [sys.executable, "-m", "bptui", str(scenario)]
     term = Terminal(argv, columns, rows, answer_sync)
-    result: dict = {"size": f"{columns}x{rows}", "columns": columns, "rows": rows}
+    result: dict = {"size": f"{columns}x{rows}", "columns": columns, "rows": rows,
+                    "scenario": scenario.stem.removesuffix("-forever")}
     try:
         deadline = term.t0 + FIRST_FRAME_TIMEOUT
         while not term.found.wait(0.05) and time.monotonic() < deadline and not term.eof.is_set():
@@ -245,6 +397,26 @@ def measure(scenario: Path, columns: int, rows: int, answer_sync: bool, dump: Pa
             (dump / f"{columns}x{rows}-paused.bin").write_bytes(paused)
             (dump / f"{columns}x{rows}-training.bin").write_bytes(training)
             (dump / f"{columns}x{rows}-all.bin").write_bytes(term.everything())
+
+        # still training: keys, then the rate against headless (which pauses and resumes)
+        if presses:
+            latencies = key_latencies(term, presses)
+            answered = [x for x in latencies if x is not None]
+            result["key_latencies_s"] = latencies
+            result["key_unanswered"] = len(latencies) - len(answered)
+            result["key_latency_s"] = statistics.median(answered) if answered else None
+            result["key_latency_max_s"] = max(answered) if answered else None
+        if slow_presses:  # for information: keys that open the updates panel
+            latencies = key_latencies(term, slow_presses, SLOW_KEYS)
+            answered = [x for x in latencies if x is not None]
+            result["slow_key_latencies_s"] = latencies
+            result["slow_key_unanswered"] = len(latencies) - len(answered)
+            result["slow_key_latency_s"] = statistics.median(answered) if answered else None
+            result["slow_key_latency_max_s"] = max(answered) if answered else None
+        term.send(b" ")  # pause, so the rounds start alike
+        time.sleep(0.5)
+        if rate_rounds:
+            result.update(rates(term, scenario, rate_rounds))
     finally:
         clean, code = term.close()
     result["quit_cleanly"] = clean
@@ -255,6 +427,11 @@ def measure(scenario: Path, columns: int, rows: int, answer_sync: bool, dump: Pa
         "training": result["training_Bps"] <= TRAINING_TARGET and result["trained"],
         "quit": clean and code == 0,
     }
+    if presses:
+        result["ok"]["keys"] = (result["key_unanswered"] == 0 and result["key_latency_s"] is not None
+                                and result["key_latency_s"] <= KEY_TARGET)
+    if rate_rounds:
+        result["ok"]["rate"] = result["rate_ratio"] is not None and result["rate_ratio"] >= RATE_TARGET
     return result
 
 
@@ -279,6 +456,23 @@ def table(results: list[dict]) -> str:
                          f"{'(info)':>12}  ({per or 0:.0f} B/frame)")
         lines.append(f"{s:<8} {'quits on q':<22} {'':>12} {'<= 3 s':>12}  {yes(r['ok']['quit'])}")
         lines.append(f"{s:<8} {'epochs trained':<22} {r['epoch_at_end'] or 0:>12} {'(info)':>12}")
+        if "keys" in r["ok"]:
+            median = r["key_latency_s"]
+            lines.append(f"{s:<8} {'key to screen, median':<22} {(median or 0) * 1000:>9.0f} ms {'<= 100 ms':>12}  "
+                         f"{yes(r['ok']['keys'])}  (worst {(r['key_latency_max_s'] or 0) * 1000:.0f} ms, "
+                         f"{r['key_unanswered']} unanswered of {len(r['key_latencies_s'])})")
+        if r.get("slow_key_latency_s") is not None:
+            lines.append(f"{s:<8} {'key: updates panel':<22} {r['slow_key_latency_s'] * 1000:>9.0f} ms {'(info)':>12}"
+                         f"  (worst {r['slow_key_latency_max_s'] * 1000:.0f} ms, {r['slow_key_unanswered']} "
+                         f"unanswered of {len(r['slow_key_latencies_s'])})")
+        if "rate" in r["ok"]:
+            if r["rate_ratio"] is None:
+                lines.append(f"{s:<8} {'app / headless':<22} {'?':>12} {'>= 0.5':>12}  NO (no epochs read)")
+            else:
+                lines.append(f"{s:<8} {'app / headless epochs':<22} {r['rate_ratio']:>12.2f} {'>= 0.5':>12}  "
+                             f"{yes(r['ok']['rate'])}  ({r['app_epochs_per_s']:,.0f} against "
+                             f"{r['headless_epochs_per_s']:,.0f} epochs/s; rounds {r['rate_ratio_min']:.2f} "
+                             f"to {r['rate_ratio_max']:.2f})")
     return "\n".join(lines)
 
 
@@ -293,8 +487,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print JSON")
     parser.add_argument("--sync", action="store_true",
                         help="answer Textual's synchronized-output query, and count frames")
-    parser.add_argument("--scenario", type=Path, default=XOR, metavar="TOML",
-                        help="scenario to copy (default scenarios/xor.toml); it is made to train forever")
+    parser.add_argument("--scenario", default="xor", metavar="NAME|TOML",
+                        help="scenario to copy (default xor); it is made to train forever")
+    parser.add_argument("--presses", type=int, default=10, help="keys timed while training (0: none)")
+    parser.add_argument("--slow-presses", type=int, default=6,
+                        help="keys timed while training that open the updates panel, for information (0: none)")
+    parser.add_argument("--rate-rounds", type=int, default=3,
+                        help="interleaved rounds of the app's epochs/s against headless (0: none)")
     parser.add_argument("--dump", type=Path, metavar="DIR", help="write the raw output of each window here")
     args = parser.parse_args(argv)
     if not sys.platform.startswith("linux"):
@@ -303,18 +502,20 @@ def main(argv: list[str] | None = None) -> int:
 
     results = []
     with tempfile.TemporaryDirectory(prefix="bptui-bench-") as directory:
-        scenario = never_ending_scenario(directory, args.scenario)
+        scenario = never_ending_scenario(directory, scenario_path(args.scenario))
         for size in args.sizes.split(","):
             columns, rows = parse_size(size)
             try:
-                results.append(measure(scenario, columns, rows, args.sync, args.dump))
+                results.append(measure(scenario, columns, rows, args.sync, args.dump, args.presses,
+                                       args.rate_rounds, args.slow_presses))
             except RuntimeError as error:
                 print(f"bench_app: {columns}x{rows}: {error}", file=sys.stderr)
                 return 2
     ok = all(all(r["ok"].values()) for r in results)
     if args.json:
         print(json.dumps({"targets": {"first_frame_s": FIRST_FRAME_TARGET, "paused_Bps": PAUSED_TARGET,
-                                      "training_Bps": TRAINING_TARGET},
+                                      "training_Bps": TRAINING_TARGET, "key_latency_s": KEY_TARGET,
+                                      "rate_ratio": RATE_TARGET},
                           "term": "xterm-256color", "colorterm": None, "sync_answered": args.sync,
                           "results": results, "ok": ok}, indent=2))
     else:

@@ -702,3 +702,14 @@ async def test_time_travel_goes_back_and_training_resumes_exactly(shipped):
         assert app.run_.epoch == 5 and np.array_equal(app.run_.network.theta, thetas[5])
         await pilot.press("r")
         assert app.run_.epoch == 0 and np.array_equal(app.run_.network.theta, thetas[0])
+
+
+async def test_time_travel_mid_epoch_goes_back_to_the_start_of_that_epoch(shipped):
+    app = app_for(shipped, "encoder-4-2-4")  # online: four updates an epoch
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press(*["n"] * 6)  # epoch 1 done, two updates into epoch 2
+        assert app.run_.epoch == 1 and app.run_.mid_epoch
+        await pilot.press("left_square_bracket")
+        assert app.run_.epoch == 1 and not app.run_.mid_epoch and app.run_.updates == 4
+        await pilot.press("left_square_bracket")
+        assert app.run_.epoch == 0 and app.run_.updates == 0

@@ -54,7 +54,10 @@ from bptui.core.stepper import FORWARD, PAUSED, RUNNING, UPDATE, Stepper
 from bptui.core.sweep import Sweep, SweepResult
 from bptui.core.training import DIVERGED, Run
 
-CHUNK_SECONDS = 0.03  # the worker trains this long between two snapshots
+CHUNK_SECONDS = 0.03  # the worker trains at least this long between two snapshots...
+MAX_CHUNK_SECONDS = 0.25  # ...and longer, up to this, when a snapshot is dear (see _train)
+YIELD_EVERY = 0.005  # while training, the worker lets the other threads in at least this often...
+YIELD_SECONDS = 0.0002  # ...by sleeping this long (see _train)
 TEXT_HZ = 5  # the most redraws a second of the text panels
 PLOT_HZ = 2  # ...and of the loss plot, which costs most bytes
 SWEEP_SEEDS = 100  # seeds a sweep from the app trains
@@ -348,24 +351,43 @@ class BptuiApp(App):
         def stop() -> bool:
             return self._halt.is_set() or (budget is not None and run.updates >= budget)
 
+        chunk = CHUNK_SECONDS
         try:
             with np.errstate(all="ignore"):
                 while not stop() and run.status is None:
                     start = time.perf_counter()
                     epoch, updates = run.epoch, run.updates
+                    lap = start
                     while run.status is None and not stop():
                         if run.train_epoch(stop=stop) is not None:
                             self.history.record()  # only whole epochs: a checkpoint is a boundary
-                        if time.perf_counter() - start > CHUNK_SECONDS:
+                        now = time.perf_counter()
+                        if now - start > chunk:
                             break
-                    rate = (run.epoch - epoch) / max(time.perf_counter() - start, 1e-9)
+                        if now - lap > YIELD_EVERY:
+                            # Python runs one thread at a time. A small network (XOR) trains in
+                            # Python without pause, and the interface thread, which lets go of the
+                            # interpreter each time it waits, won it back only after 5 ms each
+                            # time: a key took 70 to 200 ms (median) to reach the screen. A short
+                            # sleep every 5 ms lets it in (about 20 ms), for a few % of training.
+                            time.sleep(YIELD_SECONDS)
+                            lap = time.perf_counter()
+                    trained = time.perf_counter()
                     ledger = []
                     if run.updates > updates:
                         if run.updates - updates > 1:
                             ledger.append(f"... {run.updates - updates - 1:,} updates not listed while "
                                           "running (bptui train --trace lists every one)")
                         ledger += ledger_lines(run, LEDGER_TOP)
-                    self.post_message(Progress(generation, take_snapshot(run, run.inspect(), RUNNING), rate, ledger))
+                    snapshot = take_snapshot(run, run.inspect(), RUNNING)
+                    done = time.perf_counter()
+                    # The ledger lines and the snapshot are time not spent training: under 1 ms
+                    # for XOR, but 20 to 40 ms for the digits, where 30 ms chunks left training
+                    # less than half the time. So a chunk lasts at least 9 times as long as they
+                    # took, to keep them near a tenth. Halting still waits for one epoch at most.
+                    chunk = min(max(CHUNK_SECONDS, 9 * (done - trained)), MAX_CHUNK_SECONDS)
+                    rate = (run.epoch - epoch) / max(done - start, 1e-9)  # their time included
+                    self.post_message(Progress(generation, snapshot, rate, ledger))
         finally:
             self._idle.set()
             self.post_message(Stopped(generation))
@@ -593,7 +615,10 @@ class BptuiApp(App):
             return
         self.stop_training()
         run = self.run_
-        cp = self.history.back(run.epoch) if step < 0 else self.history.forward(run.epoch)
+        if step < 0 and run.mid_epoch:  # first back to the start of the epoch under way
+            cp = self.history.at_or_before(run.epoch)
+        else:
+            cp = self.history.back(run.epoch) if step < 0 else self.history.forward(run.epoch)
         if cp is None:
             self.notify("This is the first epoch kept." if step < 0 else
                         "This is the latest epoch run: n or space trains on from here.")

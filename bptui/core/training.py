@@ -220,6 +220,11 @@ class Run:
             self.status = MAX_EPOCHS
 
     @property
+    def mid_epoch(self) -> bool:
+        """True between the weight changes of an online epoch under way."""
+        return self._order is not None and self._done > 0
+
+    @property
     def updates(self) -> int:
         """Weight changes made since the starting weights (what a lesson's budget counts)."""
         per_epoch = 1 if self.training.update == "batch" else len(self.x)
