@@ -71,20 +71,16 @@ def xor_scenario():
     return load_scenario(ROOT / "scenarios" / "xor.toml")
 
 
-def random_scenario(n_in=36, n_hidden=12, n_out=24, n_patterns=104, seed=20240601):
-    rng = np.random.default_rng(seed)
-    x = rng.integers(0, 2, size=(n_patterns, n_in))
-    t = rng.integers(0, 2, size=(n_patterns, n_out))
-
-    def rows(a):
-        return "[\n" + ",\n".join("  [" + ", ".join(str(int(v)) for v in row) + "]" for row in a) + "\n]"
-
-    text = f"""
+def layered_text(n_in: int, n_hidden: int, n_out: int, output: str, data: str, loss: str,
+                 learning_rate: float, weight_init: float, summary: str) -> str:
+    """A scenario file: n_in inputs, n_hidden sigmoid units and n_out outputs, batch
+    training with momentum 0.9 that never stops by itself (a benchmark times epochs)."""
+    return f"""
 format = 1
 
 [scenario]
 title = "benchmark {n_in}-{n_hidden}-{n_out}"
-summary = "random binary patterns"
+summary = "{summary}"
 story = "benchmark"
 
 [[layers]]
@@ -99,7 +95,7 @@ activation = "sigmoid"
 [[layers]]
 name = "output"
 size = {n_out}
-activation = "sigmoid"
+activation = "{output}"
 
 [[connections]]
 from = "input"
@@ -110,19 +106,30 @@ from = "hidden"
 to = "output"
 
 [data]
-inputs = {rows(x)}
-targets = {rows(t)}
+{data}
 
 [training]
-loss = "sse"
-learning_rate = 0.02
+loss = "{loss}"
+learning_rate = {learning_rate}
 momentum = 0.9
 update = "batch"
 epochs = 1000000000
 error_criterion = 0.0
-weight_init = 0.5
+weight_init = {weight_init}
 seed = 7
 """
+
+
+def random_scenario(n_in=36, n_hidden=12, n_out=24, n_patterns=104, seed=20240601):
+    rng = np.random.default_rng(seed)
+    x = rng.integers(0, 2, size=(n_patterns, n_in))
+    t = rng.integers(0, 2, size=(n_patterns, n_out))
+
+    def rows(a):
+        return "[\n" + ",\n".join("  [" + ", ".join(str(int(v)) for v in row) + "]" for row in a) + "\n]"
+
+    text = layered_text(n_in, n_hidden, n_out, "sigmoid", f"inputs = {rows(x)}\ntargets = {rows(t)}", "sse",
+                        0.02, 0.5, "random binary patterns")
     return parse_scenario(text, "<benchmark 36-12-24>")
 
 
@@ -139,49 +146,8 @@ def wide_scenario(n_in=256, n_hidden=256, n_out=10, n_patterns=2000, seed=202406
         header = ",".join([f"x{i}" for i in range(n_in)] + [f"y{k}" for k in range(n_out)])
         rows = "\n".join(",".join(f"{v:g}" for v in row) for row in np.hstack([x, t]))
         (Path(folder) / "wide.csv").write_text(header + "\n" + rows + "\n")
-        text = f"""
-format = 1
-
-[scenario]
-title = "benchmark {n_in}-{n_hidden}-{n_out}"
-summary = "random patterns, random classes"
-story = "benchmark"
-
-[[layers]]
-name = "input"
-size = {n_in}
-
-[[layers]]
-name = "hidden"
-size = {n_hidden}
-activation = "sigmoid"
-
-[[layers]]
-name = "output"
-size = {n_out}
-activation = "softmax"
-
-[[connections]]
-from = "input"
-to = "hidden"
-
-[[connections]]
-from = "hidden"
-to = "output"
-
-[data]
-file = "wide.csv"
-
-[training]
-loss = "cross_entropy"
-learning_rate = 0.001
-momentum = 0.9
-update = "batch"
-epochs = 1000000000
-error_criterion = 0.0
-weight_init = 0.1
-seed = 7
-"""
+        text = layered_text(n_in, n_hidden, n_out, "softmax", 'file = "wide.csv"', "cross_entropy",
+                            0.001, 0.1, "random patterns, random classes")
         return parse_scenario(text, f"<benchmark {n_in}-{n_hidden}-{n_out}>", base=Path(folder))
 
 
