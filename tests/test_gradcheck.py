@@ -276,3 +276,13 @@ def test_numeric_gradient_puts_the_weights_back_even_when_interrupted(shipped, m
     with pytest.raises(KeyboardInterrupt):
         numeric_gradient(net, run.x, run.t, run.care, run.training.margin)
     assert net.theta.tobytes() == before  # the third weight was up by h when it stopped
+
+
+def test_a_copy_of_the_weights_is_checked_even_if_the_run_moves_on(shipped):
+    run = trained(load_scenario(shipped["xor"]), 20)
+    theta = run.network.theta.copy()
+    expected = check_gradients(run)
+    run.train_epoch()  # the run goes on after the copy was taken
+    again = check_gradients(run, theta=theta)
+    assert [r.backprop for r in again.rows] == [r.backprop for r in expected.rows]
+    assert [r.numeric for r in again.rows] == [r.numeric for r in expected.rows]

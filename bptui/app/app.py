@@ -672,12 +672,13 @@ class BptuiApp(App):
                             "network).", severity="warning")
                 return
         self.action_panel("check")
-        self._check(self.run_, which, what, self.run_.epoch)
+        # The weights are copied here, while paused: training may start before the worker does.
+        self._check(self.run_, which, what, self.run_.epoch, self.run_.network.theta.copy())
 
     @work(thread=True, exclusive=True, group="check", exit_on_error=False)
-    def _check(self, run: Run, which, what: str, epoch: int) -> None:
+    def _check(self, run: Run, which, what: str, epoch: int, theta: np.ndarray) -> None:
         """In a thread: the whole network of a big scenario takes a moment."""
-        self.post_message(Checked(check_gradients(run, which), what, epoch))
+        self.post_message(Checked(check_gradients(run, which, theta=theta), what, epoch))
 
     def on_checked(self, message: Checked) -> None:
         self.checker.result, self.checker.what, self.checker.epoch = message.result, message.what, message.epoch

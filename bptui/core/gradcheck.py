@@ -188,18 +188,19 @@ def _places(network: Network):
 
 
 def check_gradients(run: Run, which: int | Iterable[int] | None = None, limit: int | None = LIMIT,
-                    threshold: float = THRESHOLD, step: float = STEP) -> GradientCheck:
+                    threshold: float = THRESHOLD, step: float = STEP,
+                    theta: np.ndarray | None = None) -> GradientCheck:
     """Backprop beside finite differences at the run's current weights.
 
     ``which``: one parameter (its place in theta: see ``weight_index``, ``bias_index``),
     several, or None for every trainable parameter. When more than ``limit`` are asked
     for, ``limit`` of them are checked, spread evenly over the network in theta's order
     (so every connection of a large network gets its share, and the same ones each time),
-    and the rest are counted as skipped. Call it while the run is not training: the
-    weights it copies must not change under it.
+    and the rest are counted as skipped. ``theta``: the weights to check (a copy taken
+    earlier); by default the run's own, which must then not change while they are copied.
     """
     network = Network(run.scenario)  # a copy: the run's own arrays are never written
-    network.theta[...] = run.network.theta
+    network.theta[...] = run.network.theta if theta is None else theta
     n = network.n_trainable
     if which is None:
         asked = np.arange(n)
