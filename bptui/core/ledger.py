@@ -96,7 +96,7 @@ def ledger_lines(run: Run, k: int = 5, digits: int = 3) -> list[str]:
     every = params(net)
     size = np.abs(ch.dw)
     # Biggest first; ties (and nan, put last) in theta's order, so the lines are stable.
-    order = sorted(range(len(every)), key=lambda n: (-size[n] if size[n] == size[n] else math.inf, n))
+    order = np.argsort(-size, kind="stable")  # numpy puts nan last
     lines = []
     for n in order[:k]:
         d = explain_change(run, every[n], digits=digits)
