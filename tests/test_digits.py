@@ -16,6 +16,8 @@ from bptui.core.report import confusion, pattern_results
 from bptui.core.scenario import load_scenario
 from bptui.core.training import Run
 
+from conftest import AND_TOML
+
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 
 
@@ -66,23 +68,8 @@ def test_the_confusion_matrix_counts_each_answer(shipped, capsys):
     assert matrix.sum() == 359 and np.trace(matrix) / 359 == pytest.approx(report["accuracy"]["test"])
 
 
-TEST_FILE = """
-    format = 1
-    [scenario]
-    title = "held out in a file"
-    [[layers]]
-    name = "input"
-    units = ["a", "b"]
-    [[layers]]
-    name = "output"
-    units = ["y"]
-    [[connections]]
-    from = "input"
-    to = "output"
-    [data]
-    file = "train.csv"
-    test_file = "test.csv"
-"""
+# The AND network with its patterns in two files: the training set and a held-out set.
+TEST_FILE = AND_TOML.split("[data]")[0] + '[data]\nfile = "train.csv"\ntest_file = "test.csv"\n'
 
 
 def test_a_test_file_adds_held_out_patterns_and_survives_a_save(write_scenario, tmp_path):

@@ -234,7 +234,7 @@ class BptuiApp(App):
                     yield TextPanel(blame_text, id="blame")
                     yield TextPanel(updates_text, id="updates")
                     yield TextPanel(hidden_text, id="hidden")
-                    yield TextPanel(PlaneDrawer(self), id="map")
+                    yield TextPanel(PlaneDrawer(), id="map")
                     yield TextPanel(self.checker, id="check")
                     yield TextPanel(ExplainDrawer(self), id="explain")
                     yield TextPanel(ledger_drawer(self), id="ledger")

@@ -6,6 +6,7 @@ the same wherever they appear, with or without colour (NO_COLOR, ansi themes).
 
 from __future__ import annotations
 
+import functools
 import math
 
 from rich.color import Color
@@ -87,14 +88,30 @@ def palette(app) -> dict[str, str]:
     }
 
 
-def blend(low: str, high: str, t: float) -> Color:
-    """The colour a fraction ``t`` (0..1) of the way from ``low`` to ``high``."""
+RAMP = 32  # steps of a colour ramp: few enough for Rich to reuse their styles
+
+
+@functools.lru_cache(maxsize=64)
+def ramp(low: str, high: str) -> tuple[Color, ...]:
+    """RAMP colours from ``low`` to ``high``, evenly: the heat maps' scale. Cached, since
+    a map draws thousands of cells and a theme has few colours."""
     try:
         a, b = Color.parse(low).get_truecolor(), Color.parse(high).get_truecolor()
     except Exception:  # an ANSI colour name Rich cannot mix: the nearer end
-        return Color.parse(high if t >= 0.5 else low)
-    t = min(max(t, 0.0), 1.0) if math.isfinite(t) else 0.0
-    return Color.from_rgb(*(x + (y - x) * t for x, y in zip(a, b)))
+        return tuple(Color.parse(low if i < RAMP // 2 else high) for i in range(RAMP))
+    return tuple(Color.from_rgb(*(x + (y - x) * i / (RAMP - 1) for x, y in zip(a, b))) for i in range(RAMP))
+
+
+def ramp_step(t: float) -> int:
+    """The step of a ramp for a fraction ``t`` (0..1, clipped; not finite: 0)."""
+    if not math.isfinite(t):
+        return 0
+    return min(RAMP - 1, max(0, int(t * (RAMP - 1) + 0.5)))
+
+
+@functools.lru_cache(maxsize=64)
+def _heat_styles(background: str, ink: str) -> tuple[Style, ...]:
+    return tuple(Style(bgcolor=c) for c in ramp(background, ink))
 
 
 def heat_cell(w: float, scale: float, colors: dict) -> Text:
@@ -104,9 +121,8 @@ def heat_cell(w: float, scale: float, colors: dict) -> Text:
         return weight_cell(w, scale, colors["positive"], colors["negative"])
     if not math.isfinite(w):
         return Text("??", style="bold reverse")
-    t = 0.0 if scale <= 0 else abs(w) / scale
     ink = colors["positive"] if w >= 0 else colors["negative"]
-    return Text("  ", style=Style(bgcolor=blend(colors["background"], ink, t)))
+    return Text("  ", style=_heat_styles(colors["background"], ink)[ramp_step(0.0 if scale <= 0 else abs(w) / scale)])
 
 
 def compact(x: float | None, width: int = 9) -> str:

@@ -52,7 +52,7 @@ def hidden_text(snapshot: Snapshot, colors: dict, width: int = 40) -> Text:
         if layer.a is None:
             out.append("not computed yet\n", style=muted)
             continue
-        bits = codes(layer.a)
+        bits = codes(layer.a) if show_code else None
         for p, pattern in enumerate(snapshot.patterns[:TABLE_PATTERNS]):
             out.append(f"{pattern[:name_width]:<{name_width}} ")
             for k in range(len(units)):
@@ -131,19 +131,19 @@ def _few_senders(layer: LayerState, sender: LayerState, link: LinkState, colors:
     with_ratios = name_width + 11 * len(units) <= width and np.isfinite(w).all()
     out.append(" " * name_width)
     for u in units:
-        _right(out, u[:5], 6, muted)
+        out.append(f"{u[:5]:>6}", style=muted)
     for _ in units if with_ratios else ():
-        _right(out, "×min", 5, muted)
+        out.append(f"{'×min':>5}", style=muted)
     out.append("\n")
     r = [ratios(w[j]) for j in range(len(units))]
     for i, name in enumerate(sender.units):
         out.append(f"{name[:name_width - 1]:<{name_width}}")
         for j in range(len(units)):
             x = float(w[j, i])
-            _right(out, number(x, 5, 1).strip(), 6, positive if x >= 0 else negative)
+            out.append(f"{number(x, 5, 1):>6}", style=positive if x >= 0 else negative)
         if with_ratios:
             for j in range(len(units)):
-                _right(out, f"{r[j][i]:+.1f}", 5, muted)
+                out.append(f"{r[j][i]:>+5.1f}", style=muted)
         out.append("\n")
     for j, unit in enumerate(units):
         match = _matches(w[j], sender, colors, indent=f"{unit[:6]}: ")
@@ -225,13 +225,6 @@ def _matches(w, sender: LayerState, colors: dict, indent: str) -> Text:
     return out
 
 
-def _right(out: Text, text: str, width: int, style: str) -> None:
-    """``text`` right-aligned in ``width`` cells, the padding unstyled (styled leading
-    spaces are not kept when the app draws the text)."""
-    out.append(" " * max(0, width - len(text)))
-    out.append(text, style=style)
-
-
 def confusion_text(classes: tuple[str, ...], counts: np.ndarray, colors: dict) -> Text:
     """Rows: the right answer; columns: the answer given. The diagonal is right."""
     width = max(3, max(len(c) for c in classes) + 1, len(str(int(counts.max(initial=0)))) + 1)
@@ -239,13 +232,13 @@ def confusion_text(classes: tuple[str, ...], counts: np.ndarray, colors: dict) -
     out.append("confusion: rows the right answer, columns the answer given\n", style=colors["muted"])
     out.append(" " * width)
     for c in classes:
-        _right(out, c[:width - 1], width, colors["muted"])
+        out.append(f"{c[:width - 1]:>{width}}", style=colors["muted"])
     out.append("\n")
     for i, c in enumerate(classes):
-        _right(out, c[:width - 1], width, colors["muted"])
+        out.append(f"{c[:width - 1]:>{width}}", style=colors["muted"])
         for j in range(len(classes)):
             n = int(counts[i, j])
             style = colors["positive"] if i == j else colors["negative"] if n else colors["muted"]
-            _right(out, str(n) if n or i == j else "·", width, style)
+            out.append(f"{str(n) if n or i == j else '·':>{width}}", style=style)
         out.append("\n")
     return out

@@ -17,21 +17,19 @@ import numpy as np
 from rich.style import Style
 from rich.text import Text
 
-from bptui.app.glyphs import blend, shade
+from bptui.app.glyphs import ramp, ramp_step, shade
 from bptui.core.plane import Plane
 from bptui.core.snapshot import Snapshot
 
 MAX_COLUMNS = 32  # of one map
 GAP = 2  # between two maps side by side
-LEVELS = 32  # colours a map uses: few enough for Rich to cache their styles
 
 
 class PlaneDrawer:
     """``draw(snapshot, colours, width)`` for a TextPanel; it keeps the Plane (a network of
     its own) of the scenario it last drew, since building one costs more than a map."""
 
-    def __init__(self, app=None):
-        self.app = app
+    def __init__(self) -> None:
         self._plane: Plane | None = None
 
     def plane(self, snapshot: Snapshot) -> Plane | None:
@@ -57,7 +55,7 @@ class PlaneDrawer:
                 for layer in sorted(snapshot.layers, key=lambda s: not s.is_output)
                 if not layer.is_input for k, unit in enumerate(layer.units)]
         colour = bool(colors.get("colour"))
-        ramp = _ramp(colors) if colour else None
+        colours = ramp(colors["background"], colors["accent"]) if colour else None
         marks = _marks(plane, snapshot, columns, rows)
         for start in range(0, len(maps), across):
             group = maps[start:start + across]
@@ -67,7 +65,7 @@ class PlaneDrawer:
             out.append("\n")
             for r in range(rows):
                 for k, (_, _, a) in enumerate(group):
-                    _row(out, a, r, marks, ramp)
+                    _row(out, a, r, marks, colours)
                     if k < len(group) - 1:
                         out.append(" " * GAP)
                 out.append("\n")
@@ -82,30 +80,19 @@ class PlaneDrawer:
         return out
 
 
-def _ramp(colors: dict) -> list:
-    """LEVELS colours from the background to the accent."""
-    return [blend(colors["background"], colors["accent"], i / (LEVELS - 1)) for i in range(LEVELS)]
-
-
-def _level(a: float) -> int:
-    if not math.isfinite(a):
-        return 0
-    return min(LEVELS - 1, max(0, int(a * (LEVELS - 1) + 0.5)))
-
-
-def _row(out: Text, a: np.ndarray, r: int, marks: dict, ramp) -> None:
+def _row(out: Text, a: np.ndarray, r: int, marks: dict, colours) -> None:
     """One text row of a map: grid rows 2r (upper half) and 2r + 1 (lower half)."""
     for c in range(a.shape[1]):
         top, bottom = float(a[2 * r, c]), float(a[2 * r + 1, c])
         mark = marks.get((r, c))
-        if ramp is None:
+        if colours is None:
             out.append(mark or shade((top + bottom) / 2))
         elif mark is not None:
-            middle = ramp[_level((top + bottom) / 2)]
+            middle = colours[ramp_step((top + bottom) / 2)]
             ink = "black" if (top + bottom) / 2 > 0.5 else "white"
             out.append(mark, style=Style(color=ink, bgcolor=middle, bold=True))
         else:
-            out.append("▀", style=Style(color=ramp[_level(top)], bgcolor=ramp[_level(bottom)]))
+            out.append("▀", style=Style(color=colours[ramp_step(top)], bgcolor=colours[ramp_step(bottom)]))
 
 
 def _marks(plane: Plane, snapshot: Snapshot, columns: int, rows: int) -> dict:
