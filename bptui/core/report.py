@@ -101,13 +101,17 @@ def is_correct(run: Run, output: np.ndarray, target: np.ndarray) -> bool:
     return True
 
 
-def pattern_results(run: Run) -> list[dict]:
+def pattern_results(run: Run, held_out_only: bool = False) -> list[dict]:
+    """Every pattern's outputs at the current weights, its target and whether it is
+    right; or (``held_out_only``) only the held-out ones, as a view redrawn while
+    training needs them, without a pass over the training set."""
     data = run.scenario.data
-    outputs = run.outputs(data.inputs)
+    rows = np.flatnonzero(data.test) if held_out_only else np.arange(len(data.names))
+    outputs = run.outputs(data.inputs[rows])
     return [
-        {"name": name, "set": "test" if held else "train", "output": plain(out), "target": plain(target),
-         "correct": is_correct(run, out, target)}
-        for name, held, out, target in zip(data.names, data.test, outputs, data.targets)
+        {"name": data.names[k], "set": "test" if data.test[k] else "train", "output": plain(out),
+         "target": plain(data.targets[k]), "correct": is_correct(run, out, data.targets[k])}
+        for k, out in zip(rows, outputs)
     ]
 
 

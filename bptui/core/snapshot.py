@@ -135,7 +135,7 @@ def _take(run: Run, p: Pass | None, phase: str, rows) -> Snapshot:
     # since the updates panel explains that change.
     lr, momentum, decay = run.settings(max(run.epoch, 1))
     names = run.scenario.data.train_names
-    held_out = tuple(r for r in pattern_results(run) if r["set"] == "test") if run.scenario.data.test.any() else ()
+    held_out = tuple(pattern_results(run, held_out_only=True))
     return Snapshot(run.scenario.title, run.seed, run.epoch, run.status, phase, loss, pass_loss,
                     curve_epochs, curve_loss, tuple(np.array(names)[rows].tolist()), run.t[rows].copy(),
                     tuple(layers), tuple(plan.name for plan in net.layers), links, held_out,
