@@ -18,6 +18,8 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bptui.core.catalog import resolve  # noqa: E402
@@ -33,8 +35,9 @@ def warm_up(scenario, seeds: list[int]) -> None:
     Run(scenario, seed=seeds[0], max_epochs=20).train()
 
 
-def one_round(scenario, seeds: list[int]) -> tuple[float, float, int, int]:
-    """Seconds of the sweep and of the single runs, net-epochs and runs converged."""
+def one_round(scenario, seeds: list[int]) -> tuple[float, float, int, int, int]:
+    """Seconds of the sweep and of the single runs, net-epochs, runs converged and the
+    epochs of the stack (its longest run's)."""
     start = time.perf_counter()
     sweep = Sweep(scenario, seeds)
     result = sweep.run()
@@ -50,7 +53,42 @@ def one_round(scenario, seeds: list[int]) -> tuple[float, float, int, int]:
 
     assert list(result.epochs) == single, "the sweep must give what the single runs give"
     assert sweep.net_epochs == single_epochs
-    return sweep_seconds, single_seconds, single_epochs, result.converged
+    return sweep_seconds, single_seconds, single_epochs, result.converged, sweep.epoch
+
+
+def stack_costs(scenario, seeds: list[int], sizes=(1, 12, 25, 50, 100, 200), epochs: int = 120,
+                repeats: int = 5) -> dict[int, float]:
+    """Seconds per epoch of a stack of R runs, for each R: the first ``epochs`` epochs of
+    seeds 1 to R, which no XOR seed converges within (the earliest takes 142)."""
+    costs = {}
+    for runs in sizes:
+        if runs > len(seeds):
+            break
+        times = []
+        for _ in range(repeats):
+            sweep = Sweep(scenario, seeds[:runs], max_epochs=epochs + 1)
+            start = time.perf_counter()
+            for _ in range(epochs):
+                sweep.train_epoch()
+            times.append((time.perf_counter() - start) / epochs)
+            assert len(sweep.runs) == runs, "a run stopped: the stack is not R runs throughout"
+        costs[runs] = statistics.median(times)
+    return costs
+
+
+def cost_model(costs: dict[int, float], net_epochs: int, epochs: int, single_seconds: float) -> dict:
+    """What a stacked epoch costs, fitted as f + s R (f: the calls' fixed cost, paid once per
+    epoch of the stack; s: the cost per run in it), and the ratio that follows: a sweep runs
+    ``epochs`` epochs of the stack (its longest run) and ``net_epochs`` run-epochs in all,
+    so it takes epochs f + net_epochs s, where the runs one by one take net_epochs c1."""
+    s, f = np.polyfit(list(costs), list(costs.values()), 1)
+    c1 = single_seconds / net_epochs
+    runs_mean = net_epochs / epochs  # runs in the stack, on average over its epochs
+    return {"fixed_us": round(f * 1e6, 2), "per_run_us": round(s * 1e6, 3), "single_epoch_us": round(c1 * 1e6, 2),
+            "mean_runs": round(runs_mean, 1), "predicted_ratio": round(c1 * runs_mean / (f + s * runs_mean), 1),
+            "ceiling_ratio": round(c1 * runs_mean / f, 1),  # were a run in the stack free
+            "per_run_us_for_20x": round((c1 / 20 - f / runs_mean) * 1e6, 3),
+            "costs_us": {str(r): round(t * 1e6, 2) for r, t in costs.items()}}
 
 
 def main(argv=None) -> int:
@@ -68,14 +106,15 @@ def main(argv=None) -> int:
     sweep_seconds = statistics.median(r[0] for r in rounds)
     single_seconds = statistics.median(r[1] for r in rounds)
     net_epochs, converged = rounds[0][2], rounds[0][3]
-    ratios = [single / sweep for sweep, single, _, _ in rounds]  # same work, so the ratio of rates
+    ratios = [single / sweep for sweep, single, *_ in rounds]  # same work, so the ratio of rates
+    model = cost_model(stack_costs(scenario, seeds), net_epochs, rounds[0][4], single_seconds)
     numbers = {"scenario": args.scenario, "seeds": args.seeds, "net_epochs": net_epochs,
                "converged": converged, "sweep_seconds": round(sweep_seconds, 3),
                "single_seconds": round(single_seconds, 3),
                "sweep_net_epochs_per_s": round(net_epochs / sweep_seconds),
                "single_net_epochs_per_s": round(net_epochs / single_seconds),
                "ratio": round(statistics.median(ratios), 1), "rounds": len(rounds),
-               "ratio_min": round(min(ratios), 1), "ratio_max": round(max(ratios), 1)}
+               "ratio_min": round(min(ratios), 1), "ratio_max": round(max(ratios), 1), "model": model}
     if args.json:
         print(json.dumps(numbers))
     else:
@@ -85,6 +124,11 @@ def main(argv=None) -> int:
         print(f"  one by one  {single_seconds:7.2f} s  {numbers['single_net_epochs_per_s']:12,} net-epochs/s")
         print(f"  ratio       {numbers['ratio']}x, from {numbers['ratio_min']}x to {numbers['ratio_max']}x "
               f"(target: at least 20x)")
+        print(f"  a stacked epoch costs {model['fixed_us']} us + {model['per_run_us']} us per run in the stack; "
+              f"one epoch of a single run {model['single_epoch_us']} us")
+        print(f"  with {model['mean_runs']} runs in the stack on average: ratio {model['predicted_ratio']}x predicted, "
+              f"{model['ceiling_ratio']}x were a run in the stack free; 20x needs at most "
+              f"{model['per_run_us_for_20x']} us per run")
     return 0
 
 

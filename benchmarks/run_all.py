@@ -356,14 +356,39 @@ run's weights stacked in one array, runs that stop dropped from the stack) and t
 net-epochs per second (epochs run, summed over the runs). After an untimed warm-up it
 times the two in interleaved rounds and reports the median ratio and its range."""
 
-SWEEP_WHY = """\
-What sets the pace (from the sweep work of 2026-11-28): the 12 seeds that never
-converge run all 5,000 epochs, 4,400 of them alone in the stack, which is half of all the
-net-epochs, at the fixed cost of each numpy call shared by only 12 runs; an epoch of the
-whole stack costs about 0.3 us per run inside numpy (one BLAS call per run for each matrix
-product). The ratio also moves with the speed of single runs: commit 17001f5 gave them
-the sweep's gradient pass, which made them about 25% faster, and the ratio, 20.8x
-measured just before it, fell accordingly."""
+def sweep_why(model: dict) -> list[str]:
+    """Why the ratio is what it is, from bench_sweep.py's cost model of a stacked epoch."""
+    if not model:
+        return []
+    costs = ", ".join(f"{r} run{'s' * (r != '1')} {t:.1f} us" for r, t in model["costs_us"].items())
+    short = model["per_run_us"] - model["per_run_us_for_20x"]
+    return [
+        "What sets the ratio. An epoch of a stack of R runs costs about f + s R: f, the fixed cost "
+        "of its few dozen numpy calls, paid once whatever R is; s, the work per run inside them "
+        f"(measured, the first 120 epochs: {costs}; fitted, f = {model['fixed_us']} us and "
+        f"s = {model['per_run_us']} us). A single run's epoch costs {model['single_epoch_us']} us, about f: it "
+        "makes the same calls. The sweep runs 5,000 epochs of its stack (the 12 seeds that never converge "
+        f"run them all) and {model['mean_runs']} runs are in it on average, so the ratio is "
+        f"c1 R / (f + s R) = {model['predicted_ratio']}x predicted (what the model leaves out, building the "
+        "stack and shrinking it as runs stop, is the rest). Were a run in the stack free (s = 0), the "
+        f"ratio would be {model['ceiling_ratio']}x; 20x needs s at most {model['per_run_us_for_20x']} us.",
+        "",
+        "Most of s is the matrix products. numpy multiplies a stack run by run, one BLAS call per run "
+        "for each of an epoch's five products: about 0.16 of the 0.28 us (timed product by product at 100 "
+        "runs, 2026-11-28). Only the two products with the inputs could be one call for every run, as the "
+        f"runs share the inputs; that would take about 0.10 us off s, short of the {short:.2f} needed. The other "
+        "three multiply each run's own numbers and stay run by run: OpenBLAS sums with fused "
+        "multiply-adds, so multiplying another way rounds differently in the last bit, and a seed could "
+        "converge an epoch earlier or later than `bptui train --seed` makes it. And f is a single run's "
+        "epoch: single runs use the very pass the sweep uses, and the sweep's own bookkeeping (the update, "
+        "and the check of which runs stopped, four numpy calls) is about as much as a single run's. "
+        "Checking for stopped runs only every 64 epochs (and going back over the 64 to find the exact "
+        "epoch) would take about 8% off the sweep (measured with the check simply skipped, 2026-11-28), "
+        "and with the products with the inputs made one call, the model puts the ratio near 19x: still "
+        "short. So 20x on XOR is out of reach unless the sweep gives up being bit for bit the single "
+        "runs, or single runs are made slower. It was met, 20.8x, before single runs took the sweep's "
+        "pass and became 25% faster.",
+        ""]
 
 
 def sweep_section(sweep: dict) -> list[str]:
@@ -379,7 +404,7 @@ def sweep_section(sweep: dict) -> list[str]:
               f"| {r['sweep_seconds']:.2f} s ({r['sweep_net_epochs_per_s']:,} net-epochs/s) | "
               f"{r['single_seconds']:.2f} s ({r['single_net_epochs_per_s']:,} net-epochs/s) | "
               f"{with_range(r['ratio'], (r.get('ratio_min', r['ratio']), r.get('ratio_max', r['ratio'])), 1, 'x')} | "
-              f"{yes(met)} |", "", SWEEP_WHY, ""]
+              f"{yes(met)} |", ""] + sweep_why(r.get("model"))
     return lines
 
 

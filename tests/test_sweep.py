@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 
 import numpy as np
 import pytest
@@ -11,8 +12,9 @@ from bptui.cli import main
 from bptui.core.functions import ACTIVATIONS
 from bptui.core.network import Network
 from bptui.core.scenario import load_scenario, parse_scenario
+from bptui.core import sweep as sweep_module
 from bptui.core.sweep import Sweep, SweepResult
-from bptui.core.training import Run, init_weights, training_arrays
+from bptui.core.training import CONVERGED, DIVERGED, MAX_EPOCHS, Run, finite_weights, init_weights, training_arrays
 
 ONLINE = """
 format = 1
@@ -214,6 +216,74 @@ def test_the_engines_sigmoid_gives_the_bits_of_its_plain_formula():
 def test_diverging_runs_are_counted_as_failures(variant):
     result = Sweep(load_scenario(variant("biscuit-factory", "diverging")), [1, 2]).run()
     assert result.status == ("diverged", "diverged") and result.epochs == (None, None)
+
+
+# Learning rates near the largest float: a weight overflows to inf at an epoch whose
+# loss (of the weights before the change) is still finite, or the loss goes first.
+OVERFLOWING = """
+format = 1
+[scenario]
+title = "overflowing"
+[[layers]]
+name = "in"
+size = 2
+[[layers]]
+name = "hid"
+size = 3
+[[layers]]
+name = "out"
+size = 2
+[[connections]]
+from = "in"
+to = "hid"
+[[connections]]
+from = "hid"
+to = "out"
+[[connections]]
+from = "in"
+to = "out"
+[data]
+inputs = [[0, 1], [1, 0], [1, 1], [3, -2]]
+targets = [[1, 0], [0, 1], [1, 0], [0, 1]]
+[training]
+learning_rate = {lr}
+momentum = 0.9
+update = "{update}"
+order = "shuffled"
+epochs = 300
+error_criterion = 0.3
+"""
+
+
+@pytest.mark.parametrize("update, lr", [("batch", "4e307"), ("online", "1.7e308")])
+@pytest.mark.parametrize("check_every", [1, 3, sweep_module.CHECK_EVERY])
+def test_runs_end_at_the_epoch_and_as_their_single_runs_do(monkeypatch, update, lr, check_every):
+    """Which runs ended is checked every few epochs; a weight that stopped being finite
+    since the last check sends the sweep back to run those epochs again, checking each
+    (for shuffled online training, with the orders it drew). Every run still ends at the
+    epoch and with the status its single run has, and the work counted is theirs."""
+    monkeypatch.setattr(sweep_module, "CHECK_EVERY", check_every)
+    scenario = parse_scenario(OVERFLOWING.format(lr=lr, update=update))
+    seeds = list(range(1, 13))
+    sweep = Sweep(scenario, seeds)
+    result = sweep.run()
+    runs = [Run(scenario, seed=seed) for seed in seeds]
+    with np.errstate(all="ignore"):
+        assert list(result.status) == [run.train() for run in runs]
+    assert list(sweep.stopped_at) == [run.epoch for run in runs]
+    assert sweep.net_epochs == sum(run.epoch for run in runs)
+    # the mix that makes the comparison: runs whose weights overflowed while the loss was
+    # still finite, and runs that converged or ran out of epochs
+    assert any(run.status == DIVERGED and math.isfinite(run.losses[-1]) for run in runs)
+    assert {CONVERGED, MAX_EPOCHS} & set(result.status)
+
+
+def test_a_run_diverges_when_a_weight_is_not_a_finite_number():
+    """Not when the weights' sum overflows: 1e308 twice is two finite weights."""
+    assert finite_weights(np.array([1e308, 1e308, -0.5]))
+    assert not finite_weights(np.array([1.0, np.inf])) and not finite_weights(np.array([np.nan, 1.0]))
+    stack = np.array([[1e308, 1e308], [0.0, -np.inf], [np.nan, 2.0]])
+    assert finite_weights(stack).tolist() == [True, False, False]
 
 
 def test_failure_interval_is_the_wilson_score_interval():

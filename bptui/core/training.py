@@ -52,6 +52,13 @@ def settings_at(training, epoch: int) -> tuple[float, float, float]:
     return lr, momentum, decay
 
 
+def finite_weights(theta: np.ndarray):
+    """Whether every weight and bias is a finite number (per run, for a stack of runs):
+    a run whose loss or weights are not is diverged (SPEC section 5)."""
+    finite = np.isfinite(theta)
+    return finite.all(axis=-1) if theta.ndim > 1 else np.count_nonzero(finite) == finite.size
+
+
 def training_arrays(scenario: Scenario, which: np.ndarray):
     """Inputs, targets (don't-care as 0) and the care mask (None if every target counts)."""
     x = scenario.data.inputs[which]
@@ -212,7 +219,7 @@ class Run:
         self._order = None
         self.epoch += 1
         self.history.append(E)
-        if not (math.isfinite(E) and math.isfinite(float(self.network.theta.sum()))):
+        if not (math.isfinite(E) and finite_weights(self.network.theta)):
             self.status = DIVERGED
         elif E < self.training.error_criterion:
             self.status = CONVERGED
