@@ -361,7 +361,8 @@ def sweep_why(model: dict) -> list[str]:
     if not model:
         return []
     costs = ", ".join(f"{r} run{'s' * (r != '1')} {t:.1f} us" for r, t in model["costs_us"].items())
-    short = model["per_run_us"] - model["per_run_us_for_20x"]
+    runs, c1 = model["mean_runs"], model["single_epoch_us"]
+    wide = c1 * runs / (model["fixed_us"] + 0.8 + (model["per_run_us"] - 0.10) * runs)
     return [
         "What sets the ratio. An epoch of a stack of R runs costs about f + s R: f, the fixed cost "
         "of its few dozen numpy calls, paid once whatever R is; s, the work per run inside them "
@@ -376,18 +377,19 @@ def sweep_why(model: dict) -> list[str]:
         "Most of s is the matrix products. numpy multiplies a stack run by run, one BLAS call per run "
         "for each of an epoch's five products: about 0.16 of the 0.28 us (timed product by product at 100 "
         "runs, 2026-11-28). Only the two products with the inputs could be one call for every run, as the "
-        f"runs share the inputs; that would take about 0.10 us off s, short of the {short:.2f} needed. The other "
+        "runs share the inputs: about 0.10 us off s, for two more calls an epoch (about 0.8 us more f, to "
+        f"gather the weights and scatter the gradients), which the model puts at {wide:.1f}x. The other "
         "three multiply each run's own numbers and stay run by run: OpenBLAS sums with fused "
         "multiply-adds, so multiplying another way rounds differently in the last bit, and a seed could "
-        "converge an epoch earlier or later than `bptui train --seed` makes it. And f is a single run's "
-        "epoch: single runs use the very pass the sweep uses, and the sweep's own bookkeeping (the update, "
-        "and the check of which runs stopped, four numpy calls) is about as much as a single run's. "
-        "Checking for stopped runs only every 64 epochs (and going back over the 64 to find the exact "
-        "epoch) would take about 8% off the sweep (measured with the check simply skipped, 2026-11-28), "
-        "and with the products with the inputs made one call, the model puts the ratio near 19x: still "
-        "short. So 20x on XOR is out of reach unless the sweep gives up being bit for bit the single "
-        "runs, or single runs are made slower. It was met, 20.8x, before single runs took the sweep's "
-        "pass and became 25% faster.",
+        "converge an epoch earlier or later than `bptui train --seed` makes it. And f cannot fall much "
+        "below a single run's epoch: single runs use the very pass the sweep uses, and the sweep's own "
+        "bookkeeping is already down to the update (four calls), checking which runs ended only every "
+        "64 epochs (that took 7% off the sweep). What is left is a second pass written for stacks only "
+        "(runs innermost, so that the per-run work inside the elementwise calls also shrinks, and the "
+        "input products one call), for a ratio the model puts at 19x to 21x; we judged that not worth "
+        "keeping two passes bit for bit alike. Or the sweep could give up being bit for bit the single "
+        "runs, or single runs could be made slower. The target was met, 20.8x, before single runs took "
+        "the sweep's pass and became 25% faster.",
         ""]
 
 

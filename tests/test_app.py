@@ -713,3 +713,53 @@ async def test_time_travel_mid_epoch_goes_back_to_the_start_of_that_epoch(shippe
         assert app.run_.epoch == 1 and not app.run_.mid_epoch and app.run_.updates == 4
         await pilot.press("left_square_bracket")
         assert app.run_.epoch == 0 and app.run_.updates == 0
+
+
+async def test_the_network_draws_the_weights_in_sight_and_those_a_scroll_brings(shipped):
+    """The digits' 2,368 weights are too many to draw 5 times a second: those out of
+    sight are blanks of the same width, and moving the cursor to one draws it."""
+    from bptui.app.glyphs import palette, weight_cell
+    from bptui.app.widgets.network import INDENT
+
+    app = app_for(shipped, "digits")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        diagram = app.query_one(NetworkDiagram)
+        view = diagram.parent
+        rows = [item for item in diagram.items if item.kind == "weights"]
+        last = rows[-1]  # the pixels' weights into the last hidden unit, far below
+        width = diagram._lines[last.line].cell_len
+        assert diagram._lines[last.line].plain.strip() == ""
+        assert width == diagram._lines[rows[-2].line].cell_len == INDENT + 3 * 64
+
+        def drawn_in_sight(item) -> int:
+            """How many of the row's cells the panel shows; each must be the weight's glyph."""
+            s = app.snapshot
+            link = s.links[item.index]
+            scale = max(float(abs(k.w).max()) for k in s.links)
+            colours = palette(app)
+            row = diagram._lines[item.line].plain
+            seen = 0
+            for i in range(item.columns):
+                x = 1 + INDENT + 3 * i  # 1: the padding
+                if view.scroll_x <= x and x + 2 <= view.scroll_x + view.size.width:
+                    glyph = weight_cell(float(link.w[item.row, i]), scale, colours["positive"], colours["negative"])
+                    assert row[INDENT + 3 * i : INDENT + 3 * i + 2] == glyph.plain
+                    seen += 1
+            return seen
+
+        view.scroll_to(y=last.line - 5, animate=False)  # as a mouse wheel would
+        await pilot.pause()
+        assert drawn_in_sight(last) > 0
+        view.scroll_home(animate=False)
+        await pilot.pause()
+        assert diagram._lines[last.line].plain.strip() == ""
+        while diagram.selected != last:  # from the first item, the cursor wraps to the last (an input unit)
+            await pilot.press("up")
+        await pilot.pause()
+        assert view.scroll_y > 80 and drawn_in_sight(last) > 0
+        for _ in range(40):
+            await pilot.press("right")
+        await pilot.pause()
+        assert view.scroll_x > 0 and drawn_in_sight(last) > 0
+        assert diagram._lines[last.line].cell_len == width

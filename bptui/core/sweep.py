@@ -5,9 +5,9 @@ are stacked in one array (laid out like a network's with a leading ``runs`` axis
 every numpy call serves every run at once. Each run starts from exactly the weights a
 single ``Run`` with its seed would, and follows the same update rule through the same
 numpy operations (Network.gradient over the stack, then Run.update's), so it computes
-the very same numbers; it stops when it converges, diverges or runs out of epochs: a
-run that has stopped is frozen while the others go on, and the stack shrinks to the
-runs still going (the network is rebound to it, not compiled again).
+the very same numbers; it stops when it converges, diverges or runs out of epochs, and
+the stack shrinks to the runs still going (the network is rebound to it, not compiled
+again).
 
 Which runs ended is checked every CHECK_EVERY epochs, not every epoch: a check costs
 as much as a tenth of a small network's epoch. Each run's error of every epoch is kept
@@ -80,11 +80,12 @@ MAX_SWEEP_VALUES = 200_000_000  # numbers a sweep may hold at once (1.6 GB of fl
 
 def values_needed(scenario: Scenario, runs: int) -> int:
     """About how many numbers a sweep of ``runs`` runs holds at once: each run's weights,
-    gradient and last change, and its net inputs, activations and deltas of every pattern."""
+    gradient and last change, and the weights and last change of the last check; its net
+    inputs, activations and deltas of every pattern, and its copy of the targets."""
     weights = sum(scenario.layer(c.receiver).size * (scenario.layer(c.sender).size + 1)
                   for c in scenario.connections)
     units = sum(layer.size for layer in scenario.layers)
-    return runs * (3 * weights + 3 * len(scenario.data.names) * units)
+    return runs * (5 * weights + 4 * len(scenario.data.names) * units)
 
 
 class Sweep:
@@ -136,7 +137,6 @@ class Sweep:
         self.network.bind(self.theta, self.grad)  # its views, and so its passes, over the stack
         self._trainable = self.theta[:, : self.network.n_trainable]
         self._step = np.empty_like(dw)  # lr dE/dw of one weight change
-        self._theta_flat = self.theta.reshape(-1)
         if self._fixed_changes is not None:
             # Targets and care masks copied out to one per run: err = a - t then takes
             # numpy's plain loop, not its broadcasting one (0.3 against 0.8 us at 12 runs).

@@ -25,6 +25,8 @@ from bptui.core.stepper import BACKWARD, FORWARD, LOSS, UPDATE
 
 NAME_WIDTH = 10
 BAR_WIDTH = 5
+INDENT = NAME_WIDTH + 5  # where a row's weight cells start, each 3 columns wide ("+▆ ")
+MARGIN = 8  # lines and cells drawn beyond what the panel shows, for a scroll to land on
 
 
 @dataclass(frozen=True)
@@ -81,6 +83,15 @@ class NetworkDiagram(TextView, can_focus=True):
         self.column = 0
         self.marked: int | None = None  # the line of the layer the current phase is about
 
+    def on_mount(self) -> None:
+        # Only the weights in sight are drawn (see _in_sight): scrolling brings others in.
+        self.watch(self.parent, "scroll_y", self.redraw, init=False)
+        self.watch(self.parent, "scroll_x", self.redraw, init=False)
+
+    def redraw(self) -> None:
+        if self.snapshot is not None:
+            self.set_text(self._draw())
+
     def show(self, snapshot: Snapshot, pattern: int) -> None:
         self.snapshot = snapshot
         self.pattern = pattern
@@ -126,12 +137,25 @@ class NetworkDiagram(TextView, can_focus=True):
         self.post_message(self.Selected())
 
     def scroll_visible_line(self, line: int) -> None:
-        x = NAME_WIDTH + 5 + 3 * self.column if self.selected.kind == "weights" else 0
+        x = INDENT + 3 * self.column if self.selected.kind == "weights" else 0
         self._scroll_to_lines(line, 1, x)
 
     def _scroll_to_lines(self, line: int, height: int, x: int = 0) -> None:
         if self.parent is not None:
             self.parent.scroll_to_region(Region(x, line, 4, height), animate=False)
+
+    def _in_sight(self) -> tuple[range, range] | None:
+        """The lines and the x columns of this drawing the panel shows (with a margin), or
+        None before it is laid out. A network with many weights (the digits' 2,368) cannot
+        be drawn whole 5 times a second: what Textual renders of a widget is all of it, not
+        just what is in sight (90 ms a redraw for the digits), so the weights out of sight
+        are drawn as blanks of the same width."""
+        view = self.parent
+        if view is None or not view.size.height:
+            return None
+        top, left = round(view.scroll_y), round(view.scroll_x) - 1  # - 1: the padding
+        return (range(top - MARGIN, top + view.size.height + MARGIN),
+                range(left - 3 * MARGIN, left + view.size.width + 3 * MARGIN))
 
     def _draw(self) -> Text:
         s = self.snapshot
@@ -139,6 +163,7 @@ class NetworkDiagram(TextView, can_focus=True):
         self.items = []
         if s is None:
             return out
+        sight = self._in_sight()
         colors = palette(self.app)
         positive, negative = colors["positive"], colors["negative"]
         accent, muted = colors["accent"], colors["muted"]
@@ -187,25 +212,35 @@ class NetworkDiagram(TextView, can_focus=True):
                 labels = Text()
                 for unit in sender.units:
                     labels.append(unit[:2].ljust(3), style=muted)
-                indent = NAME_WIDTH + 5
-                if len(title) >= indent:  # the labels go on a line of their own, over their columns
+                if len(title) >= INDENT:  # the labels go on a line of their own, over their columns
                     out.append(title + "\n", style=muted)
                     line += 1
                     title = ""
-                out.append(title.ljust(indent), style=muted)
+                out.append(title.ljust(INDENT), style=muted)
                 out.append_text(labels)
                 out.append("\n")
                 line += 1
+                n = len(sender.units)
+                if sight is None:
+                    cells = range(n)
+                else:  # cell i spans columns INDENT + 3 i to INDENT + 3 i + 2
+                    cells = range(max(0, (sight[1].start - INDENT) // 3), min(n, (sight[1].stop - INDENT) // 3 + 1))
                 for j, unit in enumerate(layer.units):
-                    self.items.append(Item("weights", ci, j, line, len(sender.units)))
+                    self.items.append(Item("weights", ci, j, line, n))
                     row_selected = self._is_cursor()
+                    if sight is not None and line not in sight[0]:
+                        out.append(" " * (INDENT + 3 * n) + "\n")
+                        line += 1
+                        continue
                     row = Text("    " + _short(unit, NAME_WIDTH).ljust(NAME_WIDTH) + " ", style=muted)
-                    for i in range(len(sender.units)):
+                    row.append("   " * cells.start)
+                    for i in cells:
                         cell = weight_cell(float(link.w[j, i]), scale, positive, negative)
                         if row_selected and i == self.column:
                             cell.stylize("reverse")
                         row.append_text(cell)
                         row.append(" ")
+                    row.append("   " * (n - cells.stop))
                     out.append_text(row)
                     out.append("\n")
                     line += 1
@@ -265,6 +300,9 @@ class NetworkView(Vertical):
         if title != self.border_title:  # setting it, even to the same text, repaints the panel
             self.border_title = title
         self.describe()
+
+    def on_resize(self) -> None:
+        self.diagram.redraw()  # what is in sight changed
 
     def on_network_diagram_selected(self, message: NetworkDiagram.Selected) -> None:
         self.describe()
