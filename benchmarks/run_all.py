@@ -442,9 +442,13 @@ ledger's ordering of 2,410 weights) took more time than the training, and the di
 trained at 140 to 230 epochs a second in the app against about 1,450 headless (0.10 to
 0.16). A chunk now lasts at least 9 times as long as its snapshot took (up to 0.25 s;
 still 30 ms for XOR), and halting still waits for one epoch at most. What is left of the
-gap is the interface thread: Python runs one thread at a time, and drawing the digits'
-network (every one of its 2,368 weights, about 90 ms a redraw) keeps it busy for about a
-quarter of a core. The status line's epochs/s now counts the snapshot's time too.
+gap is the interface thread: Python runs one thread at a time. Drawing the digits'
+network whole (its 2,368 weights, about 100 ms a redraw: Textual renders all of a widget,
+not just what is in sight) kept it busy for a third of a core, and the app trained at
+half the headless speed; the network panel now draws only the weights in sight (blanks
+of the same width elsewhere, drawn again when it scrolls), about 28 ms a redraw, and the
+interface thread takes an eighth of a core. The status line's epochs/s counts the
+snapshot's time too.
 
 **Keys while training.** A key is read by Textual's input thread and handled by the
 interface thread, and each time one of them waits for anything, it must win the
