@@ -34,6 +34,39 @@ inputs = [[0, 0], [0, 1], [1, 0], [1, 1]]
 targets = [[0], [0], [0], [1]]
 """
 
+# A 2-3-2 network with direct links from the inputs to the outputs, for runs pushed
+# until their numbers overflow: its activations and [training] table are filled in.
+OVERFLOW_TOML = """\
+format = 1
+[scenario]
+title = "diverging"
+[[layers]]
+name = "in"
+size = 2
+[[layers]]
+name = "hid"
+size = 3
+activation = "{hidden}"
+[[layers]]
+name = "out"
+size = 2
+activation = "{output}"
+[[connections]]
+from = "in"
+to = "hid"
+[[connections]]
+from = "hid"
+to = "out"
+[[connections]]
+from = "in"
+to = "out"
+[data]
+inputs = [[0, 1], [1, 0], [1, 1], [3, -2]]
+targets = {targets}
+[training]
+{training}
+"""
+
 
 @pytest.fixture
 def write_scenario(tmp_path: Path):

@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 import pytest
+from conftest import OVERFLOW_TOML
 
 from bptui.cli import main
 from bptui.core.functions import ACTIVATIONS
@@ -220,39 +221,10 @@ def test_diverging_runs_are_counted_as_failures(variant):
 
 # Learning rates near the largest float: a weight overflows to inf at an epoch whose
 # loss (of the weights before the change) is still finite, or the loss goes first.
-OVERFLOWING = """
-format = 1
-[scenario]
-title = "overflowing"
-[[layers]]
-name = "in"
-size = 2
-[[layers]]
-name = "hid"
-size = 3
-[[layers]]
-name = "out"
-size = 2
-[[connections]]
-from = "in"
-to = "hid"
-[[connections]]
-from = "hid"
-to = "out"
-[[connections]]
-from = "in"
-to = "out"
-[data]
-inputs = [[0, 1], [1, 0], [1, 1], [3, -2]]
-targets = [[1, 0], [0, 1], [1, 0], [0, 1]]
-[training]
-learning_rate = {lr}
-momentum = 0.9
-update = "{update}"
-order = "shuffled"
-epochs = 300
-error_criterion = 0.3
-"""
+OVERFLOWING = OVERFLOW_TOML.format(
+    hidden="sigmoid", output="sigmoid", targets="[[1, 0], [0, 1], [1, 0], [0, 1]]",
+    training='learning_rate = {lr}\nmomentum = 0.9\nupdate = "{update}"\norder = "shuffled"\n'
+             'epochs = 300\nerror_criterion = 0.3')
 
 
 @pytest.mark.parametrize("update, lr", [("batch", "4e307"), ("online", "1.7e308")])

@@ -20,6 +20,7 @@ import warnings
 
 import numpy as np
 import pytest
+from conftest import OVERFLOW_TOML
 
 from bptui.core.scenario import load_scenario
 from bptui.core.training import CONVERGED, DIVERGED, MAX_EPOCHS, Run
@@ -429,39 +430,9 @@ def test_zero_epochs(write_scenario):
     assert wb(run) == (0.5, 0.0)
 
 
-DEEP_DIVERGING = """
-    format = 1
-    [scenario]
-    title = "diverging"
-    [[layers]]
-    name = "in"
-    size = 2
-    [[layers]]
-    name = "hid"
-    size = 3
-    activation = "{hidden}"
-    [[layers]]
-    name = "out"
-    size = 2
-    activation = "linear"
-    [[connections]]
-    from = "in"
-    to = "hid"
-    [[connections]]
-    from = "hid"
-    to = "out"
-    [[connections]]
-    from = "in"
-    to = "out"
-    [data]
-    inputs = [[0, 1], [1, 0], [1, 1], [3, -2]]
-    targets = [[1, 0], [0, 1], [5, 5], [-3, 2]]
-    [training]
-    learning_rate = 1e6
-    update = "{update}"
-    epochs = 1000
-    error_criterion = 0
-"""
+DEEP_DIVERGING = OVERFLOW_TOML.format(
+    hidden="{hidden}", output="linear", targets="[[1, 0], [0, 1], [5, 5], [-3, 2]]",
+    training='learning_rate = 1e6\nupdate = "{update}"\nepochs = 1000\nerror_criterion = 0')
 
 
 @pytest.mark.parametrize("update", ["batch", "online"])
