@@ -442,12 +442,14 @@ ledger's ordering of 2,410 weights) took more time than the training, and the di
 trained at 140 to 230 epochs a second in the app against about 1,450 headless (0.10 to
 0.16). A chunk now lasts at least 9 times as long as its snapshot took (up to 0.25 s;
 still 30 ms for XOR), and halting still waits for one epoch at most. What is left of the
-gap is the interface thread: Python runs one thread at a time. Drawing the digits'
-network whole (its 2,368 weights, about 100 ms a redraw: Textual renders all of a widget,
-not just what is in sight) kept it busy for a third of a core, and the app trained at
-half the headless speed; the network panel now draws only the weights in sight (blanks
-of the same width elsewhere, drawn again when it scrolls), about 28 ms a redraw, and the
-interface thread takes an eighth of a core. The status line's epochs/s counts the
+gap is the interface thread: Python runs one thread at a time. Textual renders a
+widget's text whole (styled cells for every line, in sight or not) whenever any of it
+changed: the digits' network (its 2,368 weights) took about 100 ms a redraw, which kept
+the interface thread busy for a third of a core, and the app trained at half the
+headless speed. Now the text panels render only the lines in sight
+(`TextView.render_line`), and the network panel draws only the weights in sight (blanks
+of the same width elsewhere, drawn again when it scrolls): about 11 ms a redraw, and the
+interface thread takes a tenth of a core. The status line's epochs/s counts the
 snapshot's time too.
 
 **Keys while training.** A key is read by Textual's input thread and handled by the
@@ -458,8 +460,9 @@ such waits, and took 70 to 200 ms (median; up to 1 s) to reach the screen while 
 trained. The worker now sleeps 0.2 ms every 5 ms of training, which lets the waiting
 threads in: about 20 ms, for a few % of training time. The digits are different: numpy
 lets go of the interpreter in their large matrix products, and a key is slow only when
-it arrives during a redraw. Opening the updates panel of the digits is slow in itself:
-it formats all 2,410 weights at every redraw."""
+it arrives during a redraw. The updates panel of the digits is the slowest to redraw
+(about 100 ms): it formats all 2,410 weights, and splitting that text into lines to
+compare them with the last takes half of it."""
 
 
 def app_section(app: dict, cfg: dict) -> tuple[list[str], dict]:

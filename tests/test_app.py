@@ -763,3 +763,34 @@ async def test_the_network_draws_the_weights_in_sight_and_those_a_scroll_brings(
         await pilot.pause()
         assert view.scroll_x > 0 and drawn_in_sight(last) > 0
         assert diagram._lines[last.line].cell_len == width
+
+
+async def test_text_panels_render_only_the_lines_in_sight(shipped):
+    """The digits' updates panel has 2,422 lines: rendering them all at every redraw took
+    350 ms. Only those in sight are rendered, and rendered again when they change."""
+    from bptui.app.widgets.textview import TextPanel, TextView
+
+    app = app_for(shipped, "digits")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("u")
+        await pilot.pause()
+        panel = app.query_one("#updates", TextPanel)
+        view = panel.query_one(TextView)
+        assert len(view._lines) > 2400 and 0 < len(view._strips) < 60
+        def last_line() -> int:  # the text ends in a newline: the last line is blank
+            return max(y for y, line in enumerate(view._lines) if line.plain.strip())
+
+        last = last_line()
+        panel.scroll_end(animate=False)
+        await pilot.pause()
+        before = view._lines[last].plain
+        assert view._strips[last].text.rstrip() == before.rstrip()
+        for _ in range(2):  # an update: every weight changes (the first also drops a hint line)
+            await pilot.press("n")
+            await pilot.pause(0.5)
+            panel.scroll_end(animate=False)
+            await pilot.pause()
+            last = last_line()
+            assert view._lines[last].plain != before
+            assert view._strips[last].text.rstrip() == view._lines[last].plain.rstrip()
+            before = view._lines[last].plain

@@ -146,10 +146,10 @@ class NetworkDiagram(TextView, can_focus=True):
 
     def _in_sight(self) -> tuple[range, range] | None:
         """The lines and the x columns of this drawing the panel shows (with a margin), or
-        None before it is laid out. A network with many weights (the digits' 2,368) cannot
-        be drawn whole 5 times a second: what Textual renders of a widget is all of it, not
-        just what is in sight (90 ms a redraw for the digits), so the weights out of sight
-        are drawn as blanks of the same width."""
+        None before it is laid out. The weights out of sight are drawn as blanks of the
+        same width: drawing the digits' 2,368 weights as styled text, and comparing it line
+        by line with the last drawing, takes 16 ms, and a redraw 21 ms in all, against 5
+        and 11 ms for what is in sight (TextView renders only the lines in sight)."""
         view = self.parent
         if view is None or not view.size.height:
             return None
