@@ -92,3 +92,24 @@ def test_a_terminal_that_reports_no_size_still_gets_an_app():
     read_for(fd, 0.5)
     assert wait_exit(pid, 3.0), "the app did not quit"
     os.close(fd)
+
+
+async def test_what_comes_after_the_app_has_ended_does_nothing(shipped):
+    """The redraw timer can fire once more while the app shuts down, after its widgets
+    are gone (seen once in CI, at the end of the resizing test), and the messages of the
+    training, sweep and gradient-check threads still queued are handled then too: none
+    of them may raise."""
+    from bptui.app.app import Progress, Stopped, SweepDone, SweepProgress
+    from bptui.core.sweep import Sweep
+
+    app = BptuiApp(load_scenario(shipped["xor"]))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("space")
+        await pilot.pause(0.3)
+        snapshot, generation = app.snapshot, app._generation
+    app._dirty = True
+    app._redraw()
+    app.on_progress(Progress(generation, snapshot, 1.0, ["a line of the ledger"]))
+    app.on_stopped(Stopped(generation))
+    app.on_sweep_progress(SweepProgress("Sweeping"))
+    app.on_sweep_done(SweepDone(Sweep(load_scenario(shipped["xor"]), [1], max_epochs=2).run(), "XOR"))

@@ -8,6 +8,7 @@ terminal link is never flooded. A paused app redraws nothing and sends nothing.
 
 from __future__ import annotations
 
+import functools
 import os
 import random
 import select
@@ -64,6 +65,19 @@ SWEEP_SEEDS = 100  # seeds a sweep from the app trains
 HISTORY = 5000  # the loss of at most about twice this many epochs is kept: memory stays flat
 LEDGER_LINES = 2000  # the ledger keeps the newest lines
 LEDGER_TOP = 3  # weights listed per update in the ledger, biggest changes first
+
+
+def while_running(handler):
+    """For the messages of worker threads: one that arrives while the app shuts down is
+    dropped, as the widgets it would update are gone (Textual removes them first, then
+    handles the messages still queued)."""
+
+    @functools.wraps(handler)
+    def handle(self, message):
+        if self.is_running:
+            handler(self, message)
+
+    return handle
 
 
 class Progress(Message):
@@ -298,7 +312,8 @@ class BptuiApp(App):
             self._redraw(force_plot=True)
 
     def _redraw(self, force_plot: bool = False) -> None:
-        if not self._dirty or self.snapshot is None:
+        # Not while shutting down: the widgets are removed before the timers stop.
+        if not self._dirty or self.snapshot is None or not self.is_running:
             return
         self._dirty = False
         s = self.snapshot
@@ -404,6 +419,7 @@ class BptuiApp(App):
             self.load(self.scenario, self.run_.seed)
             self.notify("Training was in the middle of a long epoch: back to the starting weights.")
 
+    @while_running
     def on_progress(self, message: Progress) -> None:
         if message.generation == self._generation and message.ledger:
             self._write_ledger(message.ledger)
@@ -411,6 +427,7 @@ class BptuiApp(App):
             self.rate = message.rate
             self._show(message.snapshot)
 
+    @while_running
     def on_stopped(self, message: Stopped) -> None:
         if self.run_ is None or message.generation != self._generation:
             return
@@ -680,6 +697,7 @@ class BptuiApp(App):
         """In a thread: the whole network of a big scenario takes a moment."""
         self.post_message(Checked(check_gradients(run, which, theta=theta), what, epoch))
 
+    @while_running
     def on_checked(self, message: Checked) -> None:
         self.checker.result, self.checker.what, self.checker.epoch = message.result, message.what, message.epoch
         self._dirty = True
@@ -854,9 +872,11 @@ class BptuiApp(App):
         if result is not None:
             self.post_message(SweepDone(result, scenario.title))
 
+    @while_running
     def on_sweep_progress(self, message: SweepProgress) -> None:
         self.query_one(SweepPanel).say(message.text)
 
+    @while_running
     def on_sweep_done(self, message: SweepDone) -> None:
         self.query_one(SweepPanel).show_result(message.result, message.title)
 
