@@ -461,7 +461,7 @@ trained. The worker now sleeps 0.2 ms every 5 ms of training, which lets the wai
 threads in: about 20 ms, for a few % of training time. The digits are different: numpy
 lets go of the interpreter in their large matrix products, and a key is slow only when
 it arrives during a redraw. The updates panel of the digits is the slowest to redraw
-(about 100 ms): it formats all 2,410 weights, and splitting that text into lines to
+(about 115 ms): it formats all 2,410 weights, and splitting that text into lines to
 compare them with the last takes half of it."""
 
 
