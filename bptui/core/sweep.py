@@ -112,7 +112,6 @@ class Sweep:
         # pattern, or online's one per pattern in order (None: shuffled, drawn per epoch).
         self._fixed_changes = [(x, self.t, care)] if t.update == "batch" else None if t.order == "shuffled" else [
             (x[k : k + 1], self.t[k : k + 1], None if care is None else care[k : k + 1]) for k in range(len(x))]
-        self._stacked_changes = self._fixed_changes
         self.epoch = 0
         self.stopped_at = np.zeros(n, dtype=np.int64)
         self.status: list[str | None] = [None] * n
@@ -175,7 +174,7 @@ class Sweep:
         return np.array(lr), np.array(momentum), np.array(1.0 - decay) if decay else None
 
     def train_epoch(self) -> None:
-        """One epoch of every run still going; each that ends there records how."""
+        """One epoch of every run still going; the runs that ended are found at the next check."""
         if self._settings is None or self.epoch + 1 in self._stage_starts:
             self._settings = self._settings_for(self.epoch + 1)
         lr, momentum, keep = self._settings

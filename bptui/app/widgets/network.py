@@ -95,7 +95,7 @@ class NetworkDiagram(TextView, can_focus=True):
     def show(self, snapshot: Snapshot, pattern: int) -> None:
         self.snapshot = snapshot
         self.pattern = pattern
-        self.set_text(self._draw())
+        self.redraw()
         self.cursor = min(self.cursor, max(0, len(self.items) - 1))
         if self.marked is not None:  # keep the layer the phase is about in sight
             self.call_after_refresh(self._scroll_to_lines, self.marked, 4)
@@ -132,7 +132,7 @@ class NetworkDiagram(TextView, can_focus=True):
         item = self.selected
         if item.kind == "weights":
             self.column = min(self.column, item.columns - 1)
-        self.set_text(self._draw())
+        self.redraw()
         self.scroll_visible_line(item.line)
         self.post_message(self.Selected())
 
