@@ -10,6 +10,7 @@ import argparse
 import errno
 import ipaddress
 import json
+import math
 import shlex
 import socket
 import sys
@@ -19,13 +20,15 @@ from pathlib import Path
 
 from bptui import __version__
 from bptui.core import catalog
-from bptui.core.errors import InputError, Problem
+from bptui.core.errors import InputError, Problem, printable
 from bptui.core.ledger import Trace
-from bptui.core.report import dumps, inspect_report, pattern_results, train_report
+from bptui.core.report import (classifier, dumps, final_loss, inspect_report, pattern_results,
+                               train_report)
 from bptui.core.save import scenario_toml, write_atomic
 from bptui.core.scenario import MAX_EPOCHS, MAX_SEED, load_scenario
 from bptui.core.sweep import Sweep, histogram
 from bptui.core.training import CONVERGED, DIVERGED, Run
+from bptui.text import PATTERNS_LISTED, accuracy_lines, confusion_lines, inspect_text, pattern_lines
 
 COMMANDS = ("list", "check", "inspect", "train", "sweep", "serve")
 
@@ -63,6 +66,9 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--epochs", type=_whole(0, MAX_EPOCHS), help="the most epochs to run")
     train.add_argument("--seed", type=_whole(0, MAX_SEED), help="seed for the starting weights")
     train.add_argument("--json", action="store_true", help="print JSON (SPEC section 5)")
+    train.add_argument("--patterns", action="store_true",
+                       help=f"list every pattern with its output and target (without it: the first "
+                            f"{PATTERNS_LISTED}; for a classifier with more, none; --json lists all)")
     train.add_argument("--save-as", metavar="OUT.toml", type=Path,
                        help="also write the trained state as a scenario file")
     train.add_argument("--trace", metavar="FILE.jsonl", type=Path,
@@ -111,17 +117,7 @@ def cmd_inspect(args) -> int:
     if args.json:
         print(dumps(report))
         return 0
-    count = len(report["patterns"])
-    print(f"{report['scenario']}: one pass over {count} training pattern{'s' * (count != 1)} "
-          f"at the starting weights (seed {run.seed}): loss {report['loss']:.6g}")
-    rows = [(name, unit, "-" if layer["bias"] is None else f"{layer['bias'][k]:.4f}",
-             f"{sum(row[k] for row in layer['delta']):.4g}", f"{layer['blame'][k]:.0%}")
-            for name, layer in report["layers"].items() if "net" in layer
-            for k, unit in enumerate(layer["units"])]
-    header = ("layer", "unit", "bias", "sum of delta", "blame share")
-    widths = [max(len(r[i]) for r in rows + [header]) for i in range(5)]
-    for r in [header] + rows:
-        print("  ".join(f"{v:<{w}}" if i < 2 else f"{v:>{w}}" for i, (v, w) in enumerate(zip(r, widths))))
+    print("\n".join(inspect_text(run, report, args.path)))
     return 0
 
 
@@ -188,13 +184,25 @@ def cmd_train(args) -> int:
                   f"a smaller learning_rate may help",
     }.get(run.status, f"stopped after {run.epoch} epochs without converging (loss {last:.4g})"
           if run.epoch else f"no epoch run (loss at the starting weights {run.start_loss:.4g})")
-    print(f"{scenario.title}: {outcome}; seed {run.seed}")
+    print(f"{printable(scenario.title)}: {outcome}; seed {run.seed}")
+    if run.epoch:
+        E = final_loss(run)
+        print(f"loss at the final weights: {E:.4g} (an epoch's loss is read before its change)"
+              if math.isfinite(E) else "loss at the final weights: not a finite number")
     patterns = pattern_results(run)
-    width = max(len(p["name"]) for p in patterns)
-    for p in patterns:
-        mark = "ok" if p["correct"] else "WRONG"
-        print(f"  {p['name']:<{width}}  {p['set']:<5}  output {_values(p['output'])}  "
-              f"target {_values(p['target'])}  {mark}")
+    classes = classifier(run)
+    if classes is not None:  # a classifier: how many are right, and what is taken for what
+        print("\n".join(accuracy_lines(patterns) + confusion_lines(patterns, classes)))
+        listed = patterns if args.patterns or len(patterns) <= PATTERNS_LISTED else []
+    else:
+        listed = patterns if args.patterns else patterns[:PATTERNS_LISTED]
+        if len(listed) < len(patterns):
+            print("\n".join(accuracy_lines(patterns)))
+    if listed:
+        print("\n".join(pattern_lines(listed)))
+    if len(listed) < len(patterns):
+        what = f"{len(patterns) - len(listed):,} more" if listed else f"the {len(patterns):,}"
+        print(f"  ({what} patterns not listed: --patterns lists every one)")
     if args.save_as is not None and run.status != DIVERGED:
         print(f"saved: {args.save_as}")
     return 0
@@ -271,11 +279,6 @@ def _listen_problem(host: str, port: int, error: OSError) -> str:
         return f"cannot listen on {host} port {port}: the port is in use (choose another with --port)"
     reason = str(error.strerror or error).split(" (while attempting")[0]  # socket.create_server adds the address
     return f"cannot listen on {host} port {port}: {reason}"
-
-
-def _values(values: list) -> str:
-    """Outputs or targets for the summary: '-' for don't care, short for huge numbers."""
-    return " ".join("-" if v is None else f"{v:.3f}" if abs(v) < 1e4 else f"{v:.3g}" for v in values)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -19,6 +19,8 @@ from bptui.core.stepper import PAUSED
 SHOTS = {
     "biscuit-factory": ("biscuit-factory", ["full_stop"] * 6, (80, 24), False),
     "biscuit-factory-preservative": ("biscuit-factory-preservative", ["full_stop"] * 6 + ["b"], (80, 24), False),
+    # first order blames the mixer, the exact responsibility the oven
+    "biscuit-factory-baking": ("biscuit-factory-baking", ["full_stop"] * 6 + ["b"], (80, 24), False),
     "tutoring-chain": ("tutoring-chain", ["full_stop"] * 5, (80, 24), False),
     "xor": ("xor", ["n"] * 40 + ["u"], (80, 24), False),
     "symmetry-hidden": ("symmetry", ["h"], (80, 24), True),

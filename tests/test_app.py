@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 from textual.widgets import ContentSwitcher, Input, OptionList, Static
@@ -14,7 +16,7 @@ from bptui.app.widgets.loss import LossPlot
 from bptui.app.widgets.network import NetworkDiagram
 from bptui.app.widgets.status import StatusLine
 from bptui.app.widgets.sweep import SweepPanel
-from bptui.core.blame import blame_shares
+from bptui.core.blame import knockouts, signed_shares
 from bptui.core.report import inspect_report
 from bptui.core.scenario import load_scenario
 from bptui.core.training import Run
@@ -254,18 +256,115 @@ async def test_cursor_shows_exact_values_of_a_weight(shipped):
         assert detail().startswith("y (output)")
 
 
+def words(panel) -> str:
+    """A text panel's text as read, wrapped or not: one space between words."""
+    return " ".join(panel.text.split())
+
+
+async def until(pilot, condition, seconds: float = 10.0) -> None:
+    """Wait for ``condition()`` (the screen or a thread catching up), failing after ``seconds``."""
+    for _ in range(int(seconds / 0.02)):
+        if condition():
+            return
+        await pilot.pause(0.02)
+    assert condition()
+
+
 async def test_app_shows_the_same_shares_as_the_json(shipped):
     app = app_for(shipped, "biscuit-factory-preservative")
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
         run = Run(load_scenario(shipped["biscuit-factory-preservative"]))
-        shares = blame_shares(run.network, run.inspect())
-        for name, share in shares.items():
-            assert app.snapshot.layer(name).share.tolist() == share.tolist()
+        report = inspect_report(run)
+        for name in ("mixing", "packaging"):
+            assert app.snapshot.layer(name).share.tolist() == report["layers"][name]["share"]
+            assert app.snapshot.layer(name).knockout.tolist() == report["layers"][name]["knockout"]
+            assert app.snapshot.layer(name).responsibility.tolist() == report["layers"][name]["responsibility"]
         await pilot.press("b")
         await pilot.pause()
-        text = " ".join(app.query_one("#blame").text.split())  # as read, wrapped or not
-        assert "saltiness's error: 80% traced back to dough" in text
+        text = words(app.query_one("#blame"))
+        assert "Most blame (first-order share): mixing +86%" in text
+
+
+async def test_the_blame_panel_shows_priya_s_credit_with_its_sign(shipped):
+    """In the tutoring chain Priya's own part lowers Sunita's error: credit, with a minus,
+    and removing it raises E for real (its knock-out is below 0 too)."""
+    app = app_for(shipped, "tutoring-chain")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("b")
+        await until(pilot, lambda: "Priya" in app.query_one("#blame").text)
+        lines = app.query_one("#blame").text.splitlines()
+        priya = lines.index("Priya")
+        assert "│" in lines[priya + 1] and lines[priya + 1].split("│")[0].strip()  # the bar left of the line
+        assert lines[priya + 1].split()[-2:] == ["-7.1%", "credit"]
+        assert lines[priya + 2].split() == ["first", "order", "-0.0117"]
+        assert lines[priya + 3].split() == ["knock-out", "-0.017"]
+        sunita = lines.index("Sunita")
+        assert lines[sunita + 1].split()[-2:] == ["+72%", "blame"]
+        text = words(app.query_one("#blame"))
+        assert "First-order share: gradient x input." in text and "docs/blame.md" in text
+        assert "E - E_ref" not in text  # no reference, no responsibility
+        # The numbers are the engine's: a headless run's knock-outs.
+        run = Run(load_scenario(shipped["tutoring-chain"]))
+        assert app.snapshot.layer("Priya").knockout.tolist() == knockouts(run.network, run.x, run.t)["Priya"].tolist()
+
+
+async def test_the_blame_panel_shares_the_preservative_s_excess_exactly(shipped):
+    app = app_for(shipped, "biscuit-factory-preservative")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press(*["full_stop"] * 6, "b")  # to the backward pass's last layer
+        await until(pilot, lambda: "E - E_ref" in app.query_one("#blame").text)
+        lines = [line.split() for line in app.query_one("#blame").text.splitlines()]
+        text = words(app.query_one("#blame"))
+        assert "E - E_ref = 6.664, shared exactly:" in text
+        block = lines[[n for n, line in enumerate(lines) if line[:1] == ["shared"]][0] + 1:]
+        assert block[:2] == [["packaging", "+3.957", "59%"], ["mixing", "+2.707", "41%"]]
+        assert "Most responsible: packaging (59%)." in text and "E_ref = 0" in text
+        assert "0: quality control, baking" in text
+        mixing = lines.index(["mixing", "·", "dough"])
+        assert lines[mixing + 1][-2:] == ["+86%", "blame"]
+        assert lines[mixing + 2:mixing + 4] == [["first", "order", "+18.7"], ["knock-out", "+5.41"]]
+        packaging = lines.index(["packaging", "·", "packet"])
+        assert lines[packaging + 3] == ["knock-out", "+2.56"]
+        # At 80 columns every line fits the narrow panel: nothing is cropped, nothing hides to the right.
+        assert app.query_one("#blame").max_scroll_x == 0
+
+
+async def test_xor_has_knock_outs_and_disagreeing_patterns_but_no_responsibility(shipped):
+    app = app_for(shipped, "xor")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("b")
+        await until(pilot, lambda: "knock-out" in app.query_one("#blame").text)
+        text = words(app.query_one("#blame"))
+        assert "E - E_ref" not in text and "responsib" not in text.lower()
+        # The output's terms pull both ways: blame on two patterns, credit on the other two.
+        assert "patterns disagree: +0.0117 blame on 2, -0.013 credit on 2" in text
+        assert app.snapshot.reference_loss is None and app.snapshot.layer("output").responsibility is None
+
+
+async def test_the_network_shows_signed_shares_and_the_cursor_line_the_counterfactuals(shipped):
+    app = app_for(shipped, "tutoring-chain")
+    async with app.run_test(size=(80, 24)) as pilot:
+        diagram = app.query_one(NetworkDiagram)
+        await until(pilot, lambda: diagram.snapshot is not None)
+        rows = {line.lstrip(" ▸").split()[0]: line.rstrip() for line in diagram._text.plain.splitlines() if " δ" in line}
+        assert rows["Priya"].endswith("-7.1%") and "▕│" in rows["Priya"]  # a sliver of credit, left
+        assert rows["Sunita"].endswith("+72%") and "│█▌" in rows["Sunita"]
+        while not (diagram.selection.kind == "unit" and diagram.selection.layer == "Priya"):
+            await pilot.press("down")
+        await pilot.pause()
+        detail = str(app.query_one("#network-detail").render())
+        assert "share -7.1% credit" in detail and "knock-out -0.017048" in detail
+        assert "responsibility" not in detail  # no reference
+    app = app_for(shipped, "biscuit-factory-preservative")
+    async with app.run_test(size=(80, 24)) as pilot:
+        diagram = app.query_one(NetworkDiagram)
+        while not (diagram.selection.kind == "unit" and diagram.selection.layer == "mixing"):
+            await pilot.press("down")
+        await pilot.pause()
+        detail = str(app.query_one("#network-detail").render())
+        assert "share +86.4% blame" in detail and "knock-out +5.4141" in detail and "responsibility +2.707" in detail
+        assert app.query_one("#network-detail").region.height == 4  # every value, none cropped
 
 
 async def test_too_small_terminal_says_so(shipped):
@@ -367,9 +466,12 @@ async def test_no_color_is_respected(shipped, monkeypatch):
         await pilot.press("n", "b")
         await pilot.pause()
         assert app.no_color
-        # Signs stay readable without colour: the weights are drawn with + and -.
+        # Signs stay readable without colour: the weights are drawn with + and -, and every
+        # share of the blame panel with its sign and the word blame or credit.
         text = str(app.query_one(NetworkDiagram).render())
         assert "+" in text and "-" in text
+        shares = [line for line in app.query_one("#blame").text.splitlines() if "│" in line and "%" in line]
+        assert shares and all(re.search(r"│.* [+-]\d+(\.\d)?% (blame|credit)$", line.rstrip()) for line in shares)
 
 
 async def test_online_steps_show_the_pattern_they_are_about(variant):
@@ -503,7 +605,7 @@ async def test_quiz_asks_before_the_blame_travels_back_and_keeps_score(shipped):
     from bptui.core.blame import most_blamed
 
     headless = Run(load_scenario(shipped["xor"]))
-    layer, k = most_blamed(blame_shares(headless.network, headless.inspect()))
+    layer, k = most_blamed(signed_shares(headless.network, headless.inspect()))
     app = app_for(shipped)
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.press("k", "n")
@@ -643,6 +745,7 @@ async def test_a_lesson_hides_locks_and_counts_the_updates(shipped):
 
 async def test_explain_derives_the_selected_units_delta_with_the_engines_numbers(shipped):
     from bptui.core.explain import explain_delta, number
+    from bptui.core.snapshot import pass_weights
 
     app = app_for(shipped, "tutoring-chain")
     async with app.run_test(size=(120, 40)) as pilot:
@@ -653,14 +756,77 @@ async def test_explain_derives_the_selected_units_delta_with_the_engines_numbers
         await pilot.press("e")
         await pilot.pause()
         text = app.query_one("#explain").text
-        expected = explain_delta(app.run_, app.pass_, "Arjun", 0)
+        # At the update phase the pass shown ran with the weights before the update: its
+        # arithmetic is with those (w = 1.27 here, where the update made it 1.36).
+        assert app.phase == "update"
+        with pass_weights(app.run_, app.phase):
+            expected = explain_delta(app.run_, app.pass_, "Arjun", 0)
         assert expected.value == app.pass_.delta[app.run_.network.layer("Arjun").index][0, 0]
         assert "delta(Arjun)" in text and f"= {expected.arithmetic}" in text.replace("\n    ", " ")
         assert f"= {number(expected.value)}" in text
+        w, slope, delta = (f.value for f in expected.outer + expected.terms[0].factors)
+        assert number(slope * w * delta) == number(expected.value)  # the printed factors give the result
         await pilot.press("up")  # the weight row above Arjun: its gradient and last change
         await pilot.pause()
         text = app.query_one("#explain").text
         assert "dE/dw(Sunita<-Arjun)" in text and "dw(Sunita<-Arjun)" in text
+
+
+async def test_explain_derives_a_units_share_knock_out_and_responsibility(shipped):
+    app = app_for(shipped, "biscuit-factory-preservative")
+    async with app.run_test(size=(120, 40)) as pilot:
+        diagram = app.query_one(NetworkDiagram)
+        while not (diagram.selection.kind == "unit" and diagram.selection.layer == "mixing"):
+            await pilot.press("down")
+        await pilot.press("e")
+        await until(pilot, lambda: "responsibility(dough)" in app.query_one("#explain").text)
+        text = words(app.query_one("#explain"))
+        assert "own(dough) = b_j + sum over the inputs i of w_ji x_i = 0 + 1.5 x 0.5 = 0.75" in text
+        assert "c(dough) = sum over patterns of delta_j x own_j = 1.69 x 0.75 + 2.62 x 1.5 + 4.5 x 3 = 18.7" in text
+        assert "share(dough) = c_j / sum_k |c_k| = 18.7 / 21.6 = 0.864" in text
+        assert "knock-out(dough) = E - E without dough's own part = 6.66 - 1.25 = 5.41" in text
+        assert "= 0.5 x 0.656 + 0.5 x 4.76 = 2.71" in text and "v({dough, packet}) - v({packet})" in text
+        await pilot.press("up")  # baking's biscuit, above mixing's weights: no own part, no player
+        while not (diagram.selection.kind == "unit" and diagram.selection.layer == "baking"):
+            await pilot.press("up")
+        await until(pilot, lambda: "responsibility(biscuit)" in app.query_one("#explain").text)
+        text = words(app.query_one("#explain"))
+        assert "No own part: c_j is 0 and so is its share of the blame" in text and "it is no player" in text
+
+
+async def test_counterfactuals_are_computed_only_for_a_view_that_shows_them(shipped):
+    app = app_for(shipped, "biscuit-factory-preservative")
+    async with app.run_test(size=(80, 24)) as pilot:
+        diagram = app.query_one(NetworkDiagram)
+        assert app.snapshot.counterfactuals  # the cursor line, on the output unit, shows them
+        while diagram.selection.kind != "weight":
+            await pilot.press("down")
+        await pilot.press("r")  # at 80 x 24 the loss plot is shown, not the blame: none on screen
+        await pilot.pause()
+        assert not app.snapshot.counterfactuals and app.snapshot.layer("mixing").knockout is None
+        await pilot.press("b")  # paused: taken again with them, at once
+        await until(pilot, lambda: "knock-out" in app.query_one("#blame").text)
+        assert app.snapshot.counterfactuals and app.snapshot.layer("mixing").knockout.tolist() == [5.4140625]
+
+
+@pytest.mark.parametrize("share, computed", [(1.0, True), (0.0, False)], ids=["cheap", "dear"])
+async def test_while_training_counterfactuals_are_computed_only_when_cheap(forever, monkeypatch, share, computed):
+    """They may take COUNTERFACTUAL_SHARE of a chunk's time (small networks, under a ms);
+    more (the digits: 60 ms a snapshot) and the panel says when they come."""
+    import bptui.app.app as bptui_app
+
+    monkeypatch.setattr(bptui_app, "COUNTERFACTUAL_SHARE", share)
+    app = BptuiApp(forever)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("b", "space")
+        epoch = app.run_.epoch
+        await until(pilot, lambda: app.snapshot.phase == "running" and app.snapshot.epoch > epoch
+                    and app.snapshot.counterfactuals == computed and app.counterfactuals_dear != computed)
+        note = "pause (space) or step (n, .) to see them"
+        await until(pilot, lambda: (note in words(app.query_one("#blame"))) != computed)
+        await pilot.press("space")
+        await pilot.pause()
+        assert not app.running and app.snapshot.counterfactuals  # paused: always
 
 
 async def test_explain_says_what_is_not_computed_yet_mid_step(shipped):
@@ -794,3 +960,40 @@ async def test_text_panels_render_only_the_lines_in_sight(shipped):
             assert view._lines[last].plain != before
             assert view._strips[last].text.rstrip() == view._lines[last].plain.rstrip()
             before = view._lines[last].plain
+
+
+def test_the_blame_panel_docs_app_md_shows_is_the_app_s(shipped):
+    """docs/app.md quotes the blame panel of the preservative story at 80 columns, and the
+    numbers of the other stories it tells: each is the panel's or the engine's."""
+    from pathlib import Path
+
+    from bptui.app.widgets.blame import blame_text
+    from bptui.core.snapshot import take_snapshot
+
+    doc = (Path(__file__).parent.parent / "docs" / "app.md").read_text(encoding="utf-8")
+    quoted = re.search(r"\n\n(    E = 6\.66406.*?)\n\n\(`biscuit-factory-preservative`", doc, re.S).group(1)
+    colours = {"positive": "green", "negative": "red", "accent": "yellow", "muted": "dim"}
+
+    def panel(name: str, epochs: int = 0) -> str:
+        run = Run(load_scenario(shipped[name]))
+        for _ in range(epochs):
+            run.train_epoch()
+        return blame_text(take_snapshot(run, run.inspect(), "paused", counterfactuals=True), colours, 27).plain
+
+    lines = [line.rstrip() for line in panel("biscuit-factory-preservative").splitlines()]
+    for chunk in quoted.split("\n\n"):  # the panel's top, and its packaging section
+        block = [line[4:].rstrip() for line in chunk.splitlines()]
+        start = lines.index(block[0])
+        assert lines[start:start + len(block)] == block
+    # biscuit-factory: first order 10.5 where the knock-out is 0
+    mixing = " ".join(panel("biscuit-factory").split()).split("mixing · dough")[1]
+    assert "first order +10.5 knock-out 0" in mixing and "10.5 against 0" in " ".join(doc.split())
+    # biscuit-factory-baking: first order blames the mixer, the oven is responsible; trained, they cancel
+    baking = " ".join(panel("biscuit-factory-baking").split())
+    assert "Most blame (first-order share): mixing +100%" in baking and "Most responsible: baking (100%)." in baking
+    run = Run(load_scenario(shipped["biscuit-factory-baking"]))
+    run.train()
+    trained = " ".join(panel("biscuit-factory-baking", run.epoch).split())
+    assert "baking +0.98" in trained and "mixing -0.98" in trained and "The faults nearly cancel" in trained
+    assert "%" not in trained.split("shared exactly:")[1].split("E_ref")[0]
+    assert "mixing -0.98, baking +0.98" in " ".join(doc.split())

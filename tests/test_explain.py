@@ -21,8 +21,10 @@ import re
 import numpy as np
 import pytest
 
-from bptui.core.explain import (Derivation, Param, explain_change, explain_delta, explain_gradient, number,
-                                param_name, params)
+from bptui.core.blame import contributions, first_order, knockouts, own_input, signed_shares
+from bptui.core.explain import (Derivation, Param, explain_change, explain_contribution, explain_delta,
+                                explain_gradient, explain_knockout, explain_own, explain_responsibility,
+                                explain_share, number, param_name, params)
 from bptui.core.scenario import load_scenario, parse_scenario
 from bptui.core.stepper import Stepper
 from bptui.core.training import Run
@@ -33,10 +35,10 @@ NUMBER = r"-?\d+(?:\.\d+)?(?:e[-+]\d+)?"
 
 
 def printed_value(text: str) -> float:
-    """The printed arithmetic, worked out: products of printed numbers, summed."""
+    """The printed arithmetic, worked out: products of printed numbers, summed, divided."""
     expr = re.sub(r" \(\d+ more\)", "", text)
-    assert re.fullmatch(r"[-+ x()0-9.e]+", expr), text
-    return eval(expr.replace(" x ", " * "), {"__builtins__": {}})  # only numbers and + - * ( )
+    assert re.fullmatch(r"[-+ x/()0-9.e]+", expr), text
+    return eval(expr.replace(" x ", " * "), {"__builtins__": {}})  # only numbers and + - * / ( )
 
 
 def rounding(x: float, digits: int) -> float:
@@ -59,15 +61,16 @@ def check(d: Derivation, engine: float | None = None) -> None:
         return
     # 1. The printed arithmetic gives the printed result, to the printed precision.
     shown = printed_value(arithmetic)
-    outer = math.prod(float(number(f.value, d.digits)) for f in d.outer)
+    divisor = 1.0 if d.divisor is None else d.divisor.value
+    outer = math.prod(float(number(f.value, d.digits)) for f in d.outer) / float(number(divisor, d.digits))
     terms = [abs(math.prod(float(number(f.value, d.digits)) for f in t.factors)) for t in d.terms]
-    n = len(d.outer) + max((len(t.factors) for t in d.terms), default=0)
+    n = len(d.outer) + max((len(t.factors) for t in d.terms), default=0) + (d.divisor is not None)
     rel = 10.0 ** (1 - d.digits)  # twice the worst relative rounding of one printed number
     bound = n * rel * abs(outer) * sum(terms) + rounding(float(result), d.digits) + 1e-300
     assert abs(shown - float(result)) <= bound, f"{d.line}: the arithmetic gives {shown!r}"
     # 2. The factors at full precision give the engine's value.
-    exact = math.prod(f.value for f in d.outer) * math.fsum(t.value for t in d.terms)
-    scale = abs(math.prod(f.value for f in d.outer)) * sum(abs(t.value) for t in d.terms)
+    exact = math.prod(f.value for f in d.outer) * math.fsum(t.value for t in d.terms) / divisor
+    scale = abs(math.prod(f.value for f in d.outer)) * sum(abs(t.value) for t in d.terms) / abs(divisor)
     assert abs(exact - d.value) <= 1e-12 * scale + 1e-300, f"{d.line}: factors give {exact!r}, engine {d.value!r}"
     for part in d.parts:
         check(part)
@@ -326,3 +329,177 @@ def test_unit_names_shared_by_two_layers_are_told_apart(write_scenario):
     assert param_name(run.network, Param("right", 0, "left", 0)) == "w(right:a<-left:a)"
     assert param_name(run.network, Param("right", 1, "left", 1)) == "w(c<-b)"
     assert param_name(run.network, Param("right", 1)) == "b(c)"
+
+
+# --- blame: the share, the knock-out, the responsibility -----------------------------------
+
+
+def test_preservative_share_knockout_and_responsibility_with_the_story_s_numbers(shipped):
+    """The story's numbers, derived: mixing's share 18.7 / 21.6, its knock-out 5.41, and its
+    exact responsibility 0.5 x 0.656 + 0.5 x 4.76 = 2.707 (packaging: 3.957)."""
+    run = Run(load_scenario(shipped["biscuit-factory-preservative"]))
+    p = run.inspect()
+    own = explain_own(run, p, "mixing", 0, pattern=2)  # the double batch: 2 spoons x a scoop of 1.5
+    assert own.arithmetic == "0 + 1.5 x 2" and own.value == 3.0
+    check(own, 3.0)
+    c = explain_contribution(run, p, "mixing", 0)
+    assert c.value == 18.703125 and len(c.terms) == 3
+    check(c, 18.703125)
+    share = explain_share(run, p, "mixing", 0)
+    assert share.arithmetic == "18.7 / 21.6" and share.value == pytest.approx(18.703125 / 21.640625, rel=1e-15)
+    check(share, float(signed_shares(run.network, p)["mixing"][0]))
+    (whole,) = share.parts
+    assert whole.value == 21.640625 and [t.factors[0].value for t in whole.terms] == [18.703125, 0, 2.9375, 0]
+    assert "+86.4%: blame; the shares' sizes add up to 100%" in share.notes
+    knock = explain_knockout(run, "mixing", 0)
+    assert knock.value == 5.4140625 and knock.arithmetic == "6.66 - 1.25"
+    check(knock, float(knockouts(run.network, run.x, run.t)["mixing"][0]))
+    assert "  set to 0: b(dough), w(dough<-salt)" in knock.lines
+    mixing = explain_responsibility(run, "mixing", 0)
+    assert mixing.value == 2.70703125 and mixing.arithmetic == "0.5 x 0.656 + 0.5 x 4.76"
+    assert [t.factors[1].name for t in mixing.terms] == ["v({dough}) - v({})", "v({dough, packet}) - v({packet})"]
+    check(mixing, 2.70703125)
+    packaging = explain_responsibility(run, "packaging", 0)
+    assert packaging.value == 3.95703125 and packaging.arithmetic == "0.5 x 1.91 + 0.5 x 6.01"
+    check(packaging, 3.95703125)
+    baking = explain_responsibility(run, "baking", 0)  # passes the salt on, as the reference does
+    assert baking.value == 0 and not baking.terms and "no player" in baking.notes[0]
+
+
+def test_tutoring_chain_priya_is_credit_and_has_no_responsibility(shipped):
+    run = Run(load_scenario(shipped["tutoring-chain"]))
+    p = run.inspect()
+    check(explain_own(run, p, "Priya", 0), 1.5)
+    c = explain_contribution(run, p, "Priya", 0)
+    assert c.symbolic == "delta_j x own_j" and c.value == pytest.approx(-0.0116605, abs=1e-7)
+    check(c)
+    share = explain_share(run, p, "Priya", 0)
+    assert share.value == pytest.approx(-0.0712, abs=1e-4) and share.notes[0].startswith("-7.1%: credit")
+    check(share)
+    knock = explain_knockout(run, "Priya", 0)
+    assert knock.value == pytest.approx(-0.01705, abs=1e-5)  # removing her part raises E: credit, for real
+    check(knock)
+    with pytest.raises(ValueError, match="no \\[reference\\]"):
+        explain_responsibility(run, "Priya", 0)
+
+
+@pytest.mark.parametrize("case", ALL_CASES, ids=[c.id for c in ALL_CASES])
+def test_every_own_part_share_and_knockout_adds_up_to_the_engine_s(case):
+    run, p = case_run(case)
+    net = run.network
+    shares, c = signed_shares(net, p), contributions(first_order(net, p))
+    knocked = knockouts(net, run.x, run.t, run.care, run.training.margin)
+    for unit in net.computed:
+        for j in range(unit.size):
+            check(explain_own(run, p, unit.name, j, pattern=len(run.x) - 1), float(own_input(p, unit)[-1, j]))
+            check(explain_contribution(run, p, unit.name, j, limit=2), float(c[unit.name][j]))
+            check(explain_share(run, p, unit.name, j, limit=2), float(shares[unit.name][j]))
+            knock = explain_knockout(run, unit.name, j)
+            check(knock)
+            assert knock.value == pytest.approx(float(knocked[unit.name][j]), rel=1e-12, abs=1e-300)
+
+
+HIDDEN_REFERENCE = """
+    format = 1
+    [scenario]
+    title = "a reference for the hidden biases"
+    [[layers]]
+    name = "in"
+    size = 2
+    [[layers]]
+    name = "hid"
+    size = {size}
+    activation = "sigmoid"
+    [[layers]]
+    name = "out"
+    size = 1
+    activation = "sigmoid"
+    [[connections]]
+    from = "in"
+    to = "hid"
+    [[connections]]
+    from = "hid"
+    to = "out"
+    [[reference.layers]]
+    name = "hid"
+    bias = {zeros}
+    [data]
+    inputs = [[0, 0], [0, 1], [1, 0], [1, 1]]
+    targets = [[0], [1], [1], [0]]
+    [training]
+    weight_init = 2.0
+"""
+
+
+@pytest.mark.parametrize("size", [3, 13], ids=["exact", "sampled"])
+def test_responsibility_derivations_add_up_to_the_engine_s_and_to_the_excess(write_scenario, size):
+    """A nonlinear network whose hidden biases should be 0: each hidden unit is a player.
+    Up to 12 players every coalition is shown (folded); beyond, the estimate and its error."""
+    from bptui.core.responsibility import responsibility
+
+    run = Run(load_scenario(write_scenario(HIDDEN_REFERENCE.format(size=size, zeros=[0.0] * size))))
+    engine = responsibility(run.network, run.x, run.t)
+    derived = [explain_responsibility(run, "hid", j) for j in range(size)]
+    for j, d in enumerate(derived):
+        check(d, float(engine.values["hid"][j]))
+    assert explain_responsibility(run, "out", 0).value == 0  # no reference named: keeps its values, no player
+    if engine.exact:
+        assert all(len(d.terms) == 4 and d.terms[0].factors[1].name.endswith(" - v({})") for d in derived)
+        assert math.fsum(d.value for d in derived) == pytest.approx(engine.loss - engine.reference_loss, abs=1e-12)
+    else:
+        assert "estimated" in derived[0].notes[0] and derived[0].symbolic.endswith("over 200 random orders")
+
+
+def test_at_the_update_phase_the_pass_is_explained_with_its_own_weights(shipped):
+    """After the update the weights have changed, but the pass shown ran with the old ones:
+    its deltas and shares are derived with those (pass_weights), and the new ones are kept."""
+    from bptui.core.snapshot import pass_weights
+
+    run = Run(load_scenario(shipped["tutoring-chain"]))
+    run.keep_last_change = True
+    start = Run(load_scenario(shipped["tutoring-chain"]))
+    stepper = Stepper(run)
+    while stepper.step() != "update":
+        pass
+    p, after = stepper.pass_, run.network.theta.copy()
+    with pass_weights(run, "update"):
+        np.testing.assert_array_equal(run.network.theta, start.network.theta)
+        check(explain_delta(run, p, "Arjun", 0), float(p.delta[run.network.layer("Arjun").index][0, 0]))
+        share = explain_share(run, p, "Priya", 0)
+        assert share.value == float(signed_shares(start.network, start.inspect())["Priya"][0])
+        check(share)
+    np.testing.assert_array_equal(run.network.theta, after)
+
+
+def test_the_derivations_docs_app_md_quotes_are_the_engine_s(shipped):
+    """docs/app.md shows Arjun's delta after two updates and the mixer's share, knock-out
+    and responsibility in the preservative story: each line is what the engine derives."""
+    from pathlib import Path
+
+    from bptui.core.snapshot import pass_weights
+
+    doc = (Path(__file__).parent.parent / "docs" / "app.md").read_text(encoding="utf-8")
+    doc = " ".join(doc.split())
+    run = Run(load_scenario(shipped["tutoring-chain"]))
+    run.keep_last_change = True
+    stepper = Stepper(run)
+    for _ in range(2):  # n, n: two whole updates; the app rests at the second's update phase
+        while stepper.step() != "update":
+            pass
+    link = run.network.layer("Sunita").incoming[0]
+    assert number(link.w[0, 0]) == "1.36"  # the weight the update has just made
+    with pass_weights(run, "update"):
+        d = explain_delta(run, stepper.pass_, "Arjun", 0)
+        assert number(link.w[0, 0]) == "1.27"  # the weight the pass ran with
+    assert f"delta(Arjun) = {d.symbolic} = {d.arithmetic} = {number(d.value)}" in doc
+    assert d.lines[1] == "  f'(net Arjun) = a(1 - a), a = 0.571 = 0.245" and "(`f'(net Arjun) = a(1 - a), a = 0.571 = 0.245`)" in doc
+
+    run = Run(load_scenario(shipped["biscuit-factory-preservative"]))
+    p = run.inspect()
+    for d in (explain_own(run, p, "mixing", 0), explain_contribution(run, p, "mixing", 0),
+              explain_share(run, p, "mixing", 0), explain_knockout(run, "mixing", 0),
+              explain_responsibility(run, "mixing", 0)):
+        assert d.line in doc, d.line
+    v = explain_responsibility(run, "mixing", 0).terms
+    assert [t.factors[1].how for t in v] == ["0.656 - 0", "6.66 - 1.91"]
+    assert "v({dough}) - v({}) = 0.656 - 0" in doc and "v({dough, packet}) - v({packet}) = 6.66 - 1.91" in doc

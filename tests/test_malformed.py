@@ -153,6 +153,35 @@ CORPUS: dict[str, Case] = {
     "schedule-missing-from-epoch": Case("training.schedule[1]: missing required key 'from_epoch'", 35),
     "schedule-as-table": Case("must be written as [[training.schedule]] tables", 35),
     "schedule-misspelled-key": Case("unknown key 'learning_rat' (did you mean 'learning_rate'?)", 37, problems=2),
+    # [reference]: what "correct" is, for the exact responsibility
+    "reference-unknown-key": Case("reference.layers[1].colour: unknown key 'colour' (known keys: name, bias)", 31),
+    # The key of a misspelled array of tables has no line of its own (nor has [[layer]] at the top).
+    "reference-misspelled-table": Case("reference.layer: unknown key 'layer' (did you mean 'layers'?)", None,
+                                       problems=2),
+    "reference-no-such-layer": Case(
+        "reference.layers[1].name: there is no layer named 'hiden' (did you mean 'hidden'?)", 29),
+    "reference-no-such-connection": Case(
+        "reference.connections[1]: there is no connection from 'input' to 'output'", 28),
+    "reference-layer-without-bias": Case(
+        "reference.layers[1].bias: layer 'output' has no bias to compare with (bias = false)", 30),
+    "reference-input-layer": Case(
+        "reference.layers[1].bias: 'input' is an input layer (nothing connects to it), so it has no bias", 30),
+    "reference-after-a-wrong-activation": Case("layers[2].activation: 'sigmod' is not one of", 14),
+    "reference-missing-bias": Case("reference.layers[1]: missing required key 'bias'", 28),
+    "reference-bias-wrong-length": Case(
+        "reference.layers[1].bias: has 1 value, but layer 'hidden' (2 units) needs 2", 30),
+    "reference-bias-not-a-list": Case("reference.layers[1].bias: must be a list of 2 numbers, not a number", 30),
+    "reference-bias-nan": Case("reference.layers[1].bias: value 1 must be finite, not nan", 30),
+    "reference-weights-wrong-shape": Case(
+        "reference.connections[1].weights: has 2 rows, but 'hidden' -> 'output' (1 receiving x 2 sending units) "
+        "needs 1", 31),
+    "reference-weights-inf": Case("reference.connections[1].weights: row 1, value 2 must be finite, not -inf", 31),
+    "reference-duplicate-layer": Case("reference.layers[2].name: layer 'hidden' has a reference already", 33),
+    "reference-duplicate-connection": Case(
+        "reference.connections[2]: the connection from 'input' to 'hidden' has a reference already", 33),
+    "reference-empty": Case("reference: names no bias and no weights", 28),
+    "reference-layers-not-array-of-tables": Case(
+        "reference.layers: must be written as [[reference.layers]] tables", 29),
 }
 
 

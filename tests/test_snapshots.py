@@ -31,7 +31,16 @@ def test_seed_scenario(snap_compare, shipped, name, size):
 
 
 def test_blame_panel(snap_compare, shipped):
+    """The responsibility block first: the exact split of the excess error, 59/41."""
     app = BptuiApp(load_scenario(shipped["biscuit-factory-preservative"]))
+    assert snap_compare(app, press=["b"], terminal_size=(80, 24))
+
+
+# The baking story: first order blames the mixer, the responsibility the oven. The
+# tutoring chain: Priya's credit, to the left of the line, with its minus sign.
+@pytest.mark.parametrize("name", ["biscuit-factory-baking", "tutoring-chain"])
+def test_blame_panel_of(snap_compare, shipped, name):
+    app = BptuiApp(load_scenario(shipped[name]))
     assert snap_compare(app, press=["b"], terminal_size=(80, 24))
 
 

@@ -4,6 +4,12 @@ Training runs in a thread worker that owns the run while it trains and posts fro
 snapshots; a newer snapshot replaces an older one still waiting in the queue, and the
 screen redraws from the latest on a timer, at most a few times a second, so a slow
 terminal link is never flooded. A paused app redraws nothing and sends nothing.
+
+Knock-outs and the responsibility against a reference (counterfactuals) cost forward
+passes of their own: about 60 ms a snapshot for the digits, against 10 ms without. They
+are asked for only while a view on screen shows them (the blame and explain panels, the
+cursor line on a unit); when paused or stepping, always then; while training, only
+when they take at most COUNTERFACTUAL_SHARE of a chunk's time (see _train).
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ from textual.widgets import ContentSwitcher, Footer, Markdown, Static
 from bptui.app.screens.dialogs import DivergedScreen, EditScreen, QuizScreen, SaveScreen
 from bptui.app.screens.gallery import GalleryScreen
 from bptui.app.screens.help import HelpScreen
+from bptui.app.glyphs import percent
 from bptui.app.widgets.blame import blame_text
 from bptui.app.widgets.check import CheckDrawer
 from bptui.app.widgets.explain import ExplainDrawer
@@ -63,6 +70,11 @@ TEXT_HZ = 5  # the most redraws a second of the text panels
 PLOT_HZ = 2  # ...and of the loss plot, which costs most bytes
 SWEEP_SEEDS = 100  # seeds a sweep from the app trains
 HISTORY = 5000  # the loss of at most about twice this many epochs is kept: memory stays flat
+# While training, the knock-outs and the responsibility go into the snapshots only when
+# they cost at most this fraction of a chunk's time (small networks: under 1 ms); the
+# others have them when paused or stepping.
+COUNTERFACTUAL_SHARE = 0.05
+DEAR_IN_A_ROW = 3  # ...measured over this many snapshots in a row
 LEDGER_LINES = 2000  # the ledger keeps the newest lines
 LEDGER_TOP = 3  # weights listed per update in the ledger, biggest changes first
 
@@ -183,7 +195,8 @@ class BptuiApp(App):
         "reload": ("ctrl+r", "Reload the file", "Read the scenario file again (a failed reload keeps everything)"),
         "lower_rate": ("-", "Halve the learning rate", "Halve every learning rate and reset"),
         "panel('loss')": ("l", "Show the loss plot", "The error over epochs"),
-        "panel('blame')": ("b", "Show the blame", "Each unit's blame signal and share of the blame"),
+        "panel('blame')": ("b", "Show the blame", "Each unit's signed share (blame or credit), its knock-out, "
+                           "and the exact responsibility when the scenario declares a reference"),
         "panel('updates')": ("u", "Show the updates", "The last change of every weight, biggest movers first"),
         "panel('hidden')": ("h", "Show the hidden units", "Each hidden unit's activation for every pattern"),
         "panel('story')": ("s", "Show the story", "The scenario's story: what to watch, what to try"),
@@ -199,13 +212,14 @@ class BptuiApp(App):
         "check(True)": ("G", "Gradient check of the whole network",
                         "Finite differences beside backprop for every weight and bias (a sample of big nets)"),
         "panel('explain')": ("e", "Explain the selected unit or weight",
-                             "Its delta, gradient and last change, derived with the live numbers"),
+                             "Its delta, share, knock-out, responsibility, gradient and last change, derived "
+                             "with the live numbers"),
         "panel('ledger')": ("j", "Show the blame ledger", "Every update, in the same arithmetic, as it happens"),
         "copy_ledger": ("y", "Copy the ledger", "Put the ledger's text on the clipboard"),
         "travel(-1)": ("[", "Back one epoch", "Step back through the epochs already run (training goes on from there)"),
         "travel(1)": ("]", "Forward one epoch", "Step forward again through the epochs already run"),
-        "quiz": ("k", "Quiz mode on / off", "Stepping with n or .: guess which unit will carry the most blame, "
-                 "then see; keeps a score"),
+        "quiz": ("k", "Quiz mode on / off", "Stepping with n or .: guess which unit will carry the largest "
+                 "share of blame, then see; keeps a score"),
         "pattern(1)": ("p", "Next pattern", "Show the network on the next training pattern"),
         "pattern(-1)": ("P", "Previous pattern", "Show the network on the previous training pattern"),
         "help": ("?", "Help", "Every key"),
@@ -235,6 +249,8 @@ class BptuiApp(App):
         self.rows = slice(None)
         self.history: History | None = None
         self.score = (0, 0)  # quiz answers right, questions answered
+        self.counterfactuals_wanted = False  # a view on screen shows them (read by the training thread)
+        self.counterfactuals_dear = False  # too dear to compute while this network trains (set by it)
 
     # Layout
 
@@ -286,6 +302,7 @@ class BptuiApp(App):
         self.run_.keep_last_change = True  # for the ledger and for explaining the last change
         self.history = History(self.run_)
         self.stepper = Stepper(self.run_)
+        self.counterfactuals_dear = False  # measured again for this network when it trains
         self.ledger: list[str] = []  # every update's lines (ledger_lines), newest last
         self.pattern = 0
         self.title = f"bptui · {scenario.title}"
@@ -294,6 +311,7 @@ class BptuiApp(App):
         self.query_one(NetworkView).diagram.focus()
         self._apply_lesson()
         self._rest(PAUSED)
+        self._complete_counterfactuals()  # the cursor, kept from the last scenario, may now be on a unit
 
     def _rest(self, phase: str) -> None:
         """Show the run at rest: a full pass at the current weights."""
@@ -303,13 +321,44 @@ class BptuiApp(App):
         self.phase = phase
         self.rate = None
         self.pass_, self.rows = self.run_.inspect(), slice(None)
-        self._show(take_snapshot(self.run_, self.pass_, phase), now=True)
+        self._show(take_snapshot(self.run_, self.pass_, phase, counterfactuals=self._wants_counterfactuals()),
+                   now=True)
 
     def _show(self, snapshot: Snapshot, now: bool = False) -> None:
         self.snapshot = snapshot
         self._dirty = True
         if now:
             self._redraw(force_plot=True)
+
+    def _wants_counterfactuals(self) -> bool:
+        """Whether a view on screen shows knock-outs or responsibility: the blame or the explain
+        panel, or the network's cursor line on a unit that has them."""
+        switcher = self.query_one("#aside", ContentSwitcher)
+        side = self.query_one("#side")
+        # The picked panel is on screen when tall terminals show it under the plot, or it was picked.
+        aside = self.default_screen.has_class("-tall") or side.has_class("-aside")
+        wanted = aside and switcher.current in ("blame", "explain")
+        network = self.query_one(NetworkView)
+        if not wanted and not network.has_class("-hidden"):
+            # What the diagram drew last (the last scenario's, while another loads); nothing
+            # drawn yet: the cursor will start on the first output unit.
+            item, drawn = network.diagram.selected, network.diagram.snapshot
+            wanted = item is None or drawn is None or (item.kind == "unit" and not drawn.layers[item.index].is_input)
+        self.counterfactuals_wanted = wanted
+        return wanted
+
+    def _complete_counterfactuals(self) -> None:
+        """Paused or stepping: when a view that shows the knock-outs comes on screen and the
+        snapshot has none, take it again with them (the same pass, the same patterns)."""
+        if not self.is_running or self.run_ is None:
+            return
+        wanted = self._wants_counterfactuals()
+        s = self.snapshot
+        if wanted and not self.running and self.pass_ is not None and s is not None and not s.counterfactuals:
+            self._show(take_snapshot(self.run_, self.pass_, self.phase, self.rows, counterfactuals=True), now=True)
+
+    def on_resize(self) -> None:
+        self.call_after_refresh(self._complete_counterfactuals)  # a taller screen may show the panel
 
     def _redraw(self, force_plot: bool = False) -> None:
         # Not while shutting down: the widgets are removed before the timers stop.
@@ -353,6 +402,7 @@ class BptuiApp(App):
             self._rest(PAUSED)
             return
         left = self._budget_left()
+        self._wants_counterfactuals()
         self.running = True
         self.phase = RUNNING
         self._halt.clear()
@@ -367,6 +417,8 @@ class BptuiApp(App):
             return self._halt.is_set() or (budget is not None and run.updates >= budget)
 
         chunk = CHUNK_SECONDS
+        plain = None  # how long a snapshot without counterfactuals took
+        over = 0  # snapshots in a row whose counterfactuals cost more than their share
         try:
             with np.errstate(all="ignore"):
                 while not stop() and run.status is None:
@@ -394,8 +446,24 @@ class BptuiApp(App):
                             ledger.append(f"... {run.updates - updates - 1:,} updates not listed while "
                                           "running (bptui train --trace lists every one)")
                         ledger += ledger_lines(run, LEDGER_TOP)
-                    snapshot = take_snapshot(run, run.inspect(), RUNNING)
+                    # Counterfactuals once a plain snapshot's time is known, to tell their cost;
+                    # then on as long as they cost at most COUNTERFACTUAL_SHARE of the chunk.
+                    counterfactuals = (self.counterfactuals_wanted and not self.counterfactuals_dear
+                                       and plain is not None)
+                    # This thread's own time: the wall clock would count the waits for the
+                    # interface thread to let go of the interpreter too (up to 5 ms each).
+                    taking = time.thread_time()
+                    snapshot = take_snapshot(run, run.inspect(), RUNNING, counterfactuals=counterfactuals)
+                    took = time.thread_time() - taking
                     done = time.perf_counter()
+                    if counterfactuals:
+                        # Three in a row, so that one garbage collection in the middle of a
+                        # snapshot does not turn them off; once off, for as long as this
+                        # scenario is open (the network's size does not change).
+                        over = over + 1 if took - plain > COUNTERFACTUAL_SHARE * chunk else 0
+                        self.counterfactuals_dear = over >= DEAR_IN_A_ROW
+                    else:
+                        plain = took
                     # The ledger lines and the snapshot are time not spent training: under 1 ms
                     # for XOR, but 20 to 40 ms for the digits, where 30 ms chunks left training
                     # less than half the time. So a chunk lasts at least 9 times as long as they
@@ -498,7 +566,8 @@ class BptuiApp(App):
             self._write_ledger(ledger_lines(self.run_, LEDGER_TOP))
             if self.history.epochs[-1] < self.run_.epoch:
                 self.history.record()  # the step ended an epoch: exactly at its boundary
-        self._show(take_snapshot(self.run_, self.stepper.pass_, self.stepper.phase, self.stepper.rows), now=True)
+        self._show(take_snapshot(self.run_, self.stepper.pass_, self.stepper.phase, self.stepper.rows,
+                                 counterfactuals=self._wants_counterfactuals()), now=True)
 
     # A lesson: what it locks, hides and allows
 
@@ -658,6 +727,7 @@ class BptuiApp(App):
         self.notify(f"Copied {len(self.ledger)} lines of the ledger.")
 
     def on_network_diagram_selected(self, message) -> None:
+        self._complete_counterfactuals()  # the cursor line shows them on a unit
         if self.query_one("#aside", ContentSwitcher).current == "explain":
             self._dirty = True
             self._redraw()
@@ -709,7 +779,7 @@ class BptuiApp(App):
         self.quiz = not self.quiz
         self._dirty = True
         self.notify("Quiz on: step with n or . and, before each backward pass, guess which unit will "
-                    "carry the most blame." if self.quiz else
+                    "carry the largest share of blame." if self.quiz else
                     f"Quiz off. Your score: {self.score[0]} of {self.score[1]}.")
 
     def _quiz_now(self) -> bool:
@@ -737,7 +807,9 @@ class BptuiApp(App):
         answer = most_blamed({layer.name: layer.share for layer in self.snapshot.layers
                               if layer.share is not None})
         if answer is None:
-            self.notify("No unit carries any blame on this step: the error is zero.")
+            self.action_panel("blame")
+            self.notify("No unit carries any blame on this step (no share above 0: only credit, or no "
+                        "error): this question does not count.")
             return
         layer, k = answer
         unit = self.snapshot.layer(layer).units[k]
@@ -745,8 +817,8 @@ class BptuiApp(App):
         right = choice == f"{layer}/{k}"
         self.score = (self.score[0] + right, self.score[1] + 1)
         self.action_panel("blame")
-        self.notify(("Right! " if right else "Not this time. ") + f"{unit} carries the most: {share:.0%} "
-                    f"of the blame. Score: {self.score[0]} of {self.score[1]}.",
+        self.notify(("Right! " if right else "Not this time. ") + f"{unit} carries the most blame: a first-order "
+                    f"share of {percent(share)}. Score: {self.score[0]} of {self.score[1]}.",
                     severity="information" if right else "warning")
 
     def action_reset(self) -> None:
@@ -834,12 +906,14 @@ class BptuiApp(App):
         side = self.query_one("#side")
         if name == "loss":
             side.remove_class("-aside")
+            self._wants_counterfactuals()
             return
         switcher = self.query_one("#aside", ContentSwitcher)
         switcher.current = name
         switcher.border_title = {"hidden": "hidden units", "map": "decision map", "check": "gradient check", "ledger": "blame ledger", "sweep": f"sweep of {SWEEP_SEEDS} seeds"}.get(name, name)
         side.add_class("-aside")
         self._dirty = True
+        self._complete_counterfactuals()
         self.call_after_refresh(self._redraw)  # once the panel has its size
 
     def action_sweep(self) -> None:

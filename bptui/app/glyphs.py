@@ -45,13 +45,40 @@ def weight_cell(w: float, scale: float, positive: str, negative: str) -> Text:
     return Text(("+" if w >= 0 else "-") + block, style=style)
 
 
-def bar(fraction: float, width: int, style: str = "") -> Text:
-    """A horizontal bar of ``fraction`` (0..1) of ``width`` cells, in eighths."""
-    fraction = 0.0 if not math.isfinite(fraction) else min(max(fraction, 0.0), 1.0)
-    eighths = int(round(fraction * width * 8))
-    full, rest = divmod(eighths, 8)
-    text = "█" * full + (" ▏▎▍▌▋▊▉"[rest] if rest else "")
-    return Text(text.ljust(width), style=style)
+def signed_bar(fraction: float, half: int, positive: str = "", negative: str = "") -> Text:
+    """A bar to either side of a centre line: ``fraction`` (-1..1) of ``half`` cells to the
+    right when positive (blame), to the left when negative (credit), in half cells, the
+    two sides drawn alike so that equal sizes look equal:  '  ▐██│    ', '    │███▌ '.
+    A share too small for half a cell still shows its side, as a sliver: '▕│', '│▏'."""
+    fraction = 0.0 if not math.isfinite(fraction) else min(max(fraction, -1.0), 1.0)
+    halves = int(round(abs(fraction) * half * 2))
+    full, part = divmod(halves, 2)
+    left, right = "▐" * part + "█" * full, "█" * full + "▌" * part
+    if fraction and not halves:
+        left, right = "▕", "▏"
+    out = Text()
+    if fraction < 0:
+        out.append(left.rjust(half), style=negative)
+        out.append("│")
+        out.append(" " * half)
+    else:
+        out.append(" " * half)
+        out.append("│")
+        out.append(right.ljust(half), style=positive)
+    return out
+
+
+def percent(share: float, digits: int | None = None) -> str:
+    """A signed share as a percentage with its sign, so it reads without colour: +86%,
+    -7.1%, 0% (exactly none). ``digits`` None: one decimal below 10%, where whole
+    percents would round a share of a few percent away."""
+    if not math.isfinite(share):
+        return "nan" if math.isnan(share) else ("+inf" if share > 0 else "-inf")
+    if share == 0:
+        return "0%"
+    if digits is None:
+        digits = 1 if abs(share) < 0.095 else 0
+    return f"{share:+.{digits}%}"
 
 
 def shade(a: float) -> str:

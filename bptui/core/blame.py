@@ -1,13 +1,22 @@
-"""Blame: each unit's share of the error, and the links the blame signal crosses.
+"""Blame: the numbers that say which unit put the error in, and the links it crosses back.
 
-The definition, its reasons and its limits are in ``docs/blame.md``; in short:
+The definitions, their reasons and their limits are in ``docs/blame.md``; in short, for
+every non-input unit j, with E the loss over the training patterns:
 
-    own_j   = b_j + sum over input units i of w_ji x_i      (what unit j adds itself)
-    blame_j = sum over patterns of |delta_j * own_j|         (first-order effect on E)
-    share_j = blame_j / sum over all non-input units k of blame_k
+    own_j    = b_j + sum over input units i of w_ji x_i     (what unit j adds itself)
+    c_j      = sum over patterns of delta_j * own_j          (gradient x input)
+    share_j  = c_j / sum over all non-input units k of |c_k|
+    knockout_j = E - E(with unit j's own part set to 0)
 
-A unit that only passes on what it receives adds nothing of its own and so takes no
-share, however large its delta; the blame lands where the error entered the network.
+c_j is the first-order estimate of knockout_j (E is a function of own_j through net_j,
+and dE/dnet_j = delta_j), so the two side by side show where first order holds. A
+positive value is blame (the unit's own part pushes the error up), a negative one credit.
+Patterns combine by a plain sum, so that c_j estimates what removing the unit's own
+part does to E itself; ``first_order`` keeps each pattern's term, so a view can show
+where patterns disagree (blame on some, credit on others) and the sum hides it.
+
+The exact responsibility against a scenario's reference values is in
+``bptui/core/responsibility.py``.
 
 The link from unit k back to unit j is the factor the blame signal is multiplied by
 on that step back: link_kj = w_kj f'(net_j), so delta_j = sum_k link_kj delta_k, and
@@ -19,6 +28,13 @@ from __future__ import annotations
 import numpy as np
 
 from bptui.core.network import LayerPlan, Link, Network, Pass
+
+# The most numbers (runs x patterns x units) one stacked forward pass of ``losses_at``
+# holds; larger stacks go in chunks, so memory stays bounded whatever the network.
+CHUNK_VALUES = 4_000_000
+# Knock-outs are computed for at most this much work (units knocked out x patterns x
+# units): a few forward passes' worth for any shipped scenario, and bounded for any file.
+KNOCKOUT_LIMIT = 50_000_000
 
 
 def own_input(p: Pass, unit: LayerPlan) -> np.ndarray:
@@ -32,22 +48,34 @@ def own_input(p: Pass, unit: LayerPlan) -> np.ndarray:
     return own
 
 
-def blame_shares(network: Network, p: Pass) -> dict[str, np.ndarray]:
-    """share_j for every unit of every non-input layer; shares add up to 1 (or are all 0)."""
-    blame = {u.name: np.abs(p.delta[u.index] * own_input(p, u)).sum(axis=-2)
-             for u in network.computed}
-    total = sum(b.sum(axis=-1) for b in blame.values())
+def first_order(network: Network, p: Pass) -> dict[str, np.ndarray]:
+    """delta_j * own_j per pattern (patterns x units) for every non-input layer: the
+    first-order change of E that unit j's own part makes on that pattern."""
+    return {u.name: p.delta[u.index] * own_input(p, u) for u in network.computed}
+
+
+def contributions(terms: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """c_j: each unit's terms summed over the patterns."""
+    return {name: t.sum(axis=-2) for name, t in terms.items()}
+
+
+def signed_shares(network: Network, p: Pass) -> dict[str, np.ndarray]:
+    """share_j = c_j / sum_k |c_k| for every unit of every non-input layer: signed (blame
+    above 0, credit below), their sizes add up to 1 (or all are 0 when no unit's own part
+    moves the error)."""
+    c = contributions(first_order(network, p))
+    total = sum(np.abs(v).sum(axis=-1) for v in c.values())
     if np.ndim(total) == 0:
         if total == 0 or not np.isfinite(total):
-            return {name: np.zeros_like(b) for name, b in blame.items()}
-        return {name: b / total for name, b in blame.items()}
+            return {name: np.zeros_like(v) for name, v in c.items()}
+        return {name: v / total for name, v in c.items()}
     safe = np.where(total > 0, total, 1.0)[..., None]
-    return {name: b / safe for name, b in blame.items()}
+    return {name: v / safe for name, v in c.items()}
 
 
 def most_blamed(shares: dict[str, np.ndarray]) -> tuple[str, int] | None:
-    """The unit with the largest share, as (layer name, unit index); None when no unit
-    carries any blame (or the shares are not finite numbers)."""
+    """The unit with the largest share of blame, as (layer name, unit index); None when no
+    unit carries any blame (all credit, or none, or not finite numbers)."""
     best, where = 0.0, None
     for name, share in shares.items():
         for k, value in enumerate(np.ravel(share)):
@@ -67,3 +95,57 @@ def link_factors(p: Pass, link: Link) -> np.ndarray | None:
         return None
     slope = sender.f.slope(p.net[sender.index], p.a[sender.index])
     return link.w[..., None, :, :] * slope[..., :, None, :]
+
+
+def losses_at(network: Network, thetas: np.ndarray, x, t, care=None, margin: float = 0.0) -> np.ndarray:
+    """E over the patterns x for each row of ``thetas`` (runs x parameters, laid out like
+    ``network.theta``): forward passes of one stacked copy of the network, in chunks."""
+    thetas = np.asarray(thetas, dtype=np.float64)
+    per_run = max(1, len(x) * sum(u.size for u in network.layers))
+    chunk = max(1, CHUNK_VALUES // per_run)
+    out = np.empty(len(thetas))
+    stacked: Network | None = None
+    with np.errstate(all="ignore"):  # a knocked-out or reference network may overflow: E is inf
+        for start in range(0, len(thetas), chunk):
+            part = np.ascontiguousarray(thetas[start:start + chunk])
+            if stacked is None or stacked.runs != part.shape[:1]:
+                stacked = Network(network.scenario, runs=part.shape[:1])
+            stacked.bind(part, np.zeros(part.shape[:1] + (stacked.n_trainable,)))
+            q = stacked.forward(x)
+            stacked.output_error(q, t, care, margin)
+            out[start:start + len(part)] = q.E
+    return out
+
+
+def own_parameters(network: Network, unit: LayerPlan, k: int) -> np.ndarray:
+    """The places in theta of unit k's own part: its bias and its weights from the input layers."""
+    index = network.views(np.arange(network.size))
+    places = []
+    if unit.b is not None:
+        places.append(index.biases[unit.index][..., k].ravel())
+    for link in unit.incoming:
+        if link.sender.is_input:
+            places.append(index.weights[link.index][k].ravel())
+    return np.concatenate(places) if places else np.zeros(0, dtype=np.int64)
+
+
+def knockouts(network: Network, x, t, care=None, margin: float = 0.0) -> dict[str, np.ndarray] | None:
+    """knockout_j = E - E(unit j's bias and weights from the inputs set to 0), for every unit
+    of every non-input layer, at the network's current weights (a single run). 0 for a unit
+    with no own part. None when the work would pass KNOCKOUT_LIMIT."""
+    units = [(u, k, own_parameters(network, u, k)) for u in network.computed for k in range(u.size)]
+    units = [(u, k, places) for u, k, places in units if len(places)]
+    per_pass = len(x) * sum(u.size for u in network.layers)
+    if len(units) * per_pass > KNOCKOUT_LIMIT:
+        return None
+    theta = network.theta
+    E = losses_at(network, theta[None], x, t, care, margin)[0]
+    thetas = np.repeat(theta[None], len(units), axis=0)
+    for row, (_, _, places) in enumerate(units):
+        thetas[row, places] = 0.0
+    without = losses_at(network, thetas, x, t, care, margin)
+    result = {u.name: np.zeros(u.size) for u in network.computed}
+    with np.errstate(all="ignore"):
+        for (u, k, _), E_without in zip(units, without):
+            result[u.name][k] = E - E_without
+    return result

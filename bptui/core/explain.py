@@ -1,4 +1,5 @@
-"""Explain: a unit's delta, a weight's gradient and its last change, with the live numbers.
+"""Explain: a unit's delta, its share of the blame, its knock-out and responsibility, a
+weight's gradient and its last change, with the live numbers.
 
 Every explanation is a ``Derivation``: the rule in symbols, then the same rule with the
 engine's own numbers put in, then the engine's result, in the scenario's words:
@@ -7,7 +8,7 @@ engine's own numbers put in, then the engine's result, in the scenario's words:
 
 The arithmetic always has one shape, so a reader (and a test) can redo it:
 
-    value = outer_1 x outer_2 x ... x (term_1 + term_2 + ...)
+    value = outer_1 x outer_2 x ... x (term_1 + term_2 + ...) [/ divisor]
     term  = sign x factor_1 x factor_2 x ...
 
 A sum with many terms (a hidden unit that feeds 24 others, a gradient over 104
@@ -30,7 +31,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from bptui.core.blame import contributions, first_order, losses_at, own_input, own_parameters, signed_shares
 from bptui.core.network import LayerPlan, Link, Network, Pass
+from bptui.core.responsibility import EXACT_PLAYERS, _players, reference_theta, responsibility
 from bptui.core.training import Change, Run
 
 DIGITS = 3  # significant digits of a printed number
@@ -75,7 +78,8 @@ class Term:
 
 @dataclass(frozen=True)
 class Derivation:
-    """value = product of ``outer`` x (sum of ``terms``); ``value`` is the engine's number."""
+    """value = product of ``outer`` x (sum of ``terms``) [/ ``divisor``]; ``value`` is the
+    engine's number."""
 
     what: str  # the quantity: "delta(Arjun)", "dE/dw(Sunita<-Arjun)", "dw(...)", "w(...)"
     symbolic: str  # the rule in symbols: "f'(net) x sum_k w_k,Arjun delta_k"
@@ -85,10 +89,19 @@ class Derivation:
     notes: tuple[str, ...] = ()  # plain words: the pattern, don't care, within the margin
     parts: tuple[Derivation, ...] = ()  # derivations that go with this one, printed after it
     digits: int = DIGITS
+    divisor: Factor | None = None  # what the product is divided by (a share: by sum_k |c_k|)
 
     @property
     def arithmetic(self) -> str:
-        """The rule with the numbers put in: "0.21 x (0.8 x 0.31)"."""
+        """The rule with the numbers put in: "0.21 x (0.8 x 0.31)", "18.7 / 21.6"."""
+        total = self._product()
+        if self.divisor is None:
+            return total
+        if " " in total:
+            total = f"({total})"
+        return f"{total} / {_operand(self.divisor.value, self.digits)}"
+
+    def _product(self) -> str:
         if self.terms:
             total = ""
             for k, term in enumerate(self.terms):
@@ -115,7 +128,8 @@ class Derivation:
         """The line, then what each factor is and the notes (indented), then the parts."""
         out = [self.line]
         seen = set()
-        for f in list(self.outer) + [f for t in self.terms if not t.more for f in t.factors]:
+        divisor = [self.divisor] if self.divisor is not None else []
+        for f in list(self.outer) + [f for t in self.terms if not t.more for f in t.factors] + divisor:
             if f.name in seen:
                 continue
             seen.add(f.name)
@@ -287,6 +301,209 @@ def explain_change(run: Run, param: Param, digits: int = DIGITS, limit: int = LI
     return Derivation(f"d{name}", symbolic, (), (first, carried), dw, notes, tuple(parts) + (after,), digits)
 
 
+# --- blame: the share, the knock-out, the responsibility ---------------------------------
+#
+# A unit's first-order share (gradient x input) in three steps, then the counterfactuals
+# it estimates (docs/blame.md). The first-order numbers are the pass's; the knock-out and
+# the responsibility are forward passes of their own, over the pass's patterns, at the
+# network's weights (the app puts the network at the pass's weights first: pass_weights).
+
+
+def _unit(run: Run, layer: str) -> LayerPlan:
+    unit = run.network.layer(layer)
+    if unit.is_input:
+        raise ValueError(f"{layer} is an input layer: it has no own part, no share of the blame")
+    return unit
+
+
+def has_own_part(network: Network, layer: str, j: int) -> bool:
+    """Whether the unit adds anything of its own: a bias, or a weight from an input layer."""
+    return len(own_parameters(network, network.layer(layer), j)) > 0
+
+
+def _own_words(net: Network, unit: LayerPlan, j: int) -> str | None:
+    """The unit's own parameters in words ("b(h1) and its 64 weights from pixels"), or None."""
+    name = unit_name(net, unit, j)
+    words = [f"b({name})"] if unit.b is not None else []
+    for link in unit.incoming:
+        if link.sender.is_input:
+            if link.sender.size <= 3:
+                words += [f"w({name}<-{unit_name(net, link.sender, i)})" for i in range(link.sender.size)]
+            else:
+                words.append(f"its {link.sender.size} weights from {link.sender.name}")
+    return ", ".join(words) if words else None
+
+
+def _complete(run: Run, p: Pass) -> None:
+    if any(p.delta[u.index] is None for u in run.network.computed):
+        raise ValueError("the shares are not computed yet: this step's backward pass has not reached every unit")
+
+
+def explain_own(run: Run, p: Pass, layer: str, j: int, pattern: int = 0, rows=slice(None),
+                digits: int = DIGITS, limit: int = LIMIT) -> Derivation:
+    """own_j on one pattern of the pass ``p``: what unit ``j`` adds itself, its bias and its
+    weights from the input layers times the inputs."""
+    net = run.network
+    unit = _unit(run, layer)
+    ctx = _Context(run, p, rows, pattern, digits, limit)
+    name = unit_name(net, unit, j)
+    terms, symbols = [], []
+    if unit.b is not None:
+        terms.append(Term((Factor(f"b({name})", unit.b[0, j]),)))
+        symbols.append("b_j")
+    for link in unit.incoming:
+        if link.sender.is_input:
+            x = p.a[link.sender.index][pattern]
+            for i in range(link.sender.size):
+                sender = unit_name(net, link.sender, i)
+                terms.append(Term((Factor(f"w({name}<-{sender})", link.w[j, i]), Factor(f"x({sender})", x[i]))))
+            if "sum over the inputs i of w_ji x_i" not in symbols:
+                symbols.append("sum over the inputs i of w_ji x_i")
+    notes = [ctx.pattern_note()]
+    if not terms:
+        notes.append("it has no bias and no weights from the inputs: it adds nothing of its own")
+    return Derivation(f"own({name})", " + ".join(symbols) or "nothing of its own", (), ctx.fold(terms),
+                      float(own_input(p, unit)[pattern, j]), tuple(notes), digits=digits)
+
+
+def explain_contribution(run: Run, p: Pass, layer: str, j: int, rows=slice(None), digits: int = DIGITS,
+                         limit: int = LIMIT) -> Derivation:
+    """c_j = sum over the pass's patterns of delta_j x own_j: to first order, how much the
+    unit's own part adds to E. Raises ValueError before every delta of the pass is known."""
+    net = run.network
+    unit = _unit(run, layer)
+    _complete(run, p)
+    ctx = _Context(run, p, rows, 0, digits, limit)
+    name = unit_name(net, unit, j)
+    delta, own = p.delta[unit.index][:, j], own_input(p, unit)[:, j]
+    terms = [Term((Factor(f"delta({name}) [{ctx.names[k]}]", delta[k]), Factor(f"own({name}) [{ctx.names[k]}]",
+                                                                                   own[k])))
+             for k in range(len(delta))]
+    value = float(contributions(first_order(net, p))[layer][j])
+    symbolic = "sum over patterns of delta_j x own_j" if len(delta) > 1 else "delta_j x own_j"
+    notes = ["the first-order estimate of the knock-out: above 0 its own part raises E (blame), below 0 "
+             "lowers it (credit)"]
+    return Derivation(f"c({name})", symbolic, (), ctx.fold(terms), value, tuple(notes), digits=digits)
+
+
+def explain_share(run: Run, p: Pass, layer: str, j: int, rows=slice(None), digits: int = DIGITS,
+                  limit: int = LIMIT) -> Derivation:
+    """share_j = c_j / sum_k |c_k| over every non-input unit k, with that sum as a part.
+    Raises ValueError before every delta of the pass is known."""
+    net = run.network
+    unit = _unit(run, layer)
+    _complete(run, p)
+    ctx = _Context(run, p, rows, 0, digits, limit)
+    name = unit_name(net, unit, j)
+    c = contributions(first_order(net, p))
+    total = float(sum(np.abs(v).sum(axis=-1) for v in c.values()))  # as signed_shares forms it
+    value = float(signed_shares(net, p)[layer][j])
+    symbolic = "c_j / sum_k |c_k|"
+    if total == 0 or not math.isfinite(total):
+        return Derivation(f"share({name})", symbolic, (), (), value,
+                          ("no unit's own part moves the error: every share is 0",), digits=digits)
+    sizes = [Term((Factor(f"|c({unit_name(net, u, k)})|", abs(c[u.name][k])),))
+             for u in net.computed for k in range(u.size)]
+    whole = Derivation("sum_k |c_k|", "sum over every non-input unit k of |c_k|", (), ctx.fold(sizes), total,
+                       digits=digits)
+    word = "blame" if value > 0 else "credit" if value < 0 else "neither blame nor credit"
+    notes = (f"{value:+.1%}: {word}; the shares' sizes add up to 100%",
+             "the method: gradient x input, a first-order attribution (docs/blame.md)")
+    return Derivation(f"share({name})", symbolic, (), (Term((Factor(f"c({name})", c[layer][j]),)),), value,
+                      notes, (whole,), digits, divisor=Factor("sum_k |c_k|", total))
+
+
+def _patterns(run: Run, rows):
+    return run.x[rows], run.t[rows], None if run.care is None else run.care[rows]
+
+
+def explain_knockout(run: Run, layer: str, j: int, rows=slice(None), digits: int = DIGITS) -> Derivation:
+    """knockout_j = E - E with the unit's own part (its bias, its weights from the inputs)
+    set to 0, over the training patterns ``rows`` at the network's weights."""
+    net = run.network
+    unit = _unit(run, layer)
+    name = unit_name(net, unit, j)
+    x, t, care = _patterns(run, rows)
+    theta = net.theta
+    without = theta.copy()
+    without[own_parameters(net, unit, j)] = 0.0
+    with np.errstate(all="ignore"):
+        E, E_without = losses_at(net, np.stack([theta, without]), x, t, care, run.training.margin)
+        value = float(E - E_without)
+    own = _own_words(net, unit, j)
+    notes = [f"set to 0: {own}" if own else "it has no own part: knocking it out changes nothing",
+             "the real change that c_j estimates to first order"]
+    return Derivation(f"knock-out({name})", f"E - E without {name}'s own part", (),
+                      (Term((Factor("E", E),)), Term((Factor(f"E without {name}'s own part", E_without),), -1)),
+                      value, tuple(notes), digits=digits)
+
+
+def explain_responsibility(run: Run, layer: str, j: int, rows=slice(None), digits: int = DIGITS,
+                           limit: int = LIMIT) -> Derivation:
+    """The unit's exact responsibility for E - E_ref (its Shapley value, against the
+    scenario's [reference]), over the training patterns ``rows`` at the network's weights:
+
+        phi_j = sum over S of |S|! (n - |S| - 1)! / n! x (v(S + j) - v(S))
+
+    over the sets S of the other players. Raises ValueError without a reference, or when
+    the estimate would be too much work."""
+    net = run.network
+    unit = _unit(run, layer)
+    name = unit_name(net, unit, j)
+    ref = reference_theta(net)
+    if ref is None:
+        raise ValueError("this scenario declares no [reference]: no responsibility against what is correct")
+    x, t, care = _patterns(run, rows)
+    margin = run.training.margin
+    players, owner = _players(net, ref)
+    n = len(players)
+    names = [unit_name(net, net.layer(lname), k) for lname, k in players]
+    symbolic = "sum over S of |S|!(n-|S|-1)!/n! x (v(S+j) - v(S))"
+    who = f"players (units that differ from the reference): {', '.join(names) or 'none'}"
+    if (layer, j) not in players:
+        return Derivation(f"responsibility({name})", symbolic, (), (), 0.0,
+                          ("its bias and incoming weights are the reference's: it is no player, so 0", who),
+                          digits=digits)
+    if n > EXACT_PLAYERS:
+        result = responsibility(net, x, t, care, margin)
+        if result is None:
+            raise ValueError(f"{n} units differ from the reference: too much work even to estimate")
+        value = float(result.values[layer][j])
+        error = float(result.standard_error[layer][j])
+        return Derivation(f"responsibility({name})", f"the mean of v(S+j) - v(S) over {result.orders} random orders",
+                          (), (Term((Factor("the mean", value),)),), value,
+                          (f"more than {EXACT_PLAYERS} players: estimated, ± {number(error, digits)} "
+                           "(one standard error)", who), digits=digits)
+    theta = net.theta
+    masks = np.arange(2**n)
+    bits = ((masks[:, None] >> np.arange(n)[None, :]) & 1).astype(bool)
+    thetas = np.repeat(ref[None], len(masks), axis=0)
+    current = np.zeros((len(masks), net.size), dtype=bool)
+    owned = owner >= 0
+    current[:, owned] = bits[:, owner[owned]]
+    thetas[current] = np.broadcast_to(theta, thetas.shape)[current]
+    v = losses_at(net, thetas, x, t, care, margin)
+    me = players.index((layer, j))
+
+    def members(mask: int) -> str:
+        return "{" + ", ".join(names[m] for m in range(n) if mask >> m & 1) + "}"
+
+    terms = []
+    for S in masks[~bits[:, me]]:
+        size = int(bits[S].sum())
+        weight = math.factorial(size) * math.factorial(n - size - 1) / math.factorial(n)
+        with_me = S | (1 << me)
+        terms.append(Term((Factor(f"|S|!(n-|S|-1)!/n!, |S| = {size}, n = {n}", weight),
+                           Factor(f"v({members(with_me)}) - v({members(S)})", v[with_me] - v[S],
+                                  f"{number(v[with_me], digits)} - {number(v[S], digits)}"))))
+    value = float(responsibility(net, x, t, care, margin).values[layer][j])
+    notes = ("v(S): E with the players in S at their current values, the others at the reference; "
+             f"v({{}}) = E_ref = {number(v[0], digits)}, v(all) = E = {number(v[-1], digits)}", who,
+             "exact Shapley values: they add up to E - E_ref")
+    return Derivation(f"responsibility({name})", symbolic, (), _Context.fold_terms(terms, limit), value, notes,
+                      digits=digits)
+
+
 # --- the pieces ----------------------------------------------------------------------
 
 
@@ -301,11 +518,15 @@ class _Context:
         self.care = None if run.care is None else run.care[rows]
 
     def fold(self, terms: list[Term]) -> tuple[Term, ...]:
+        return self.fold_terms(terms, self.limit)
+
+    @staticmethod
+    def fold_terms(terms: list[Term], limit: int) -> tuple[Term, ...]:
         """The ``limit`` largest terms in their order, the rest summed into one."""
-        if len(terms) <= self.limit + 1:
+        if len(terms) <= limit + 1:
             return tuple(terms)
         values = [abs(t.value) for t in terms]
-        keep = sorted(sorted(range(len(terms)), key=lambda n: -values[n])[: self.limit])
+        keep = sorted(sorted(range(len(terms)), key=lambda n: -values[n])[: limit])
         shown = set(keep)
         rest = [t for n, t in enumerate(terms) if n not in shown]
         total = math.fsum(t.value for t in rest)

@@ -11,9 +11,10 @@ import math
 
 import numpy as np
 
-from bptui.core.blame import blame_shares, link_factors
+from bptui.core.blame import contributions, first_order, knockouts, link_factors, own_input, signed_shares
 from bptui.core.meaning import representations
 from bptui.core.network import Pass
+from bptui.core.responsibility import responsibility
 from bptui.core.training import CONVERGED, Run
 
 
@@ -44,7 +45,12 @@ def inspect_report(run: Run) -> dict:
     """One forward and backward pass over all training patterns at the current weights."""
     net = run.network
     p: Pass = run.inspect()
-    shares = blame_shares(net, p)
+    terms = first_order(net, p)
+    c = contributions(terms)
+    shares = signed_shares(net, p)
+    margin = run.training.margin
+    knocked = knockouts(net, run.x, run.t, run.care, margin)
+    resp = responsibility(net, run.x, run.t, run.care, margin)
     layers = {}
     for layer in run.scenario.layers:  # declaration order: the order the file uses
         unit = net.layer(layer.name)
@@ -60,8 +66,17 @@ def inspect_report(run: Run) -> dict:
             "delta": plain(p.delta[i]),
             "bias": plain(unit.b[0]) if has_bias else None,
             "bias_gradient": plain(unit.b_grad[0]) if has_bias else None,
-            "blame": plain(shares[unit.name]),
+            # gradient x input (docs/blame.md): own part, its first-order effect on E
+            # per pattern and summed, the signed share, and the real effect of removing it
+            "own": plain(own_input(p, unit)),
+            "first_order": plain(terms[unit.name]),
+            "contribution": plain(c[unit.name]),
+            "share": plain(shares[unit.name]),
+            "knockout": None if knocked is None else plain(knocked[unit.name]),
+            "responsibility": None if resp is None else plain(resp.values[unit.name]),
         }
+        if resp is not None and resp.standard_error is not None:
+            layers[unit.name]["responsibility_error"] = plain(resp.standard_error[unit.name])
     connections = []
     for link in net.links:
         factors = link_factors(p, link)
@@ -78,6 +93,14 @@ def inspect_report(run: Run) -> dict:
         "seed": run.seed,
         "patterns": list(run.scenario.data.train_names),
         "loss": plain(p.E),
+        # share: c_j / sum |c_k|, c_j = sum over patterns of delta_j own_j (docs/blame.md)
+        "share_method": "gradient x input: first-order, signed, patterns summed",
+        "reference": None if resp is None else {
+            "loss": plain(resp.reference_loss),
+            "excess": plain(resp.loss - resp.reference_loss),
+            "method": "shapley, exact" if resp.exact else f"shapley, sampled over {resp.orders} orders",
+            "players": [{"layer": name, "unit": net.layer(name).units[k]} for name, k in resp.players],
+        },
         "layers": layers,
         "connections": connections,
         # What each hidden unit came to mean (bptui/core/meaning.py): more keys are allowed.
@@ -146,6 +169,17 @@ def confusion(patterns: list[dict], classes: int) -> np.ndarray:
     return counts
 
 
+def final_loss(run: Run) -> float:
+    """E over the training patterns at the run's current weights: the E of ``Run.inspect()``
+    (the scenario's loss, care mask and margin), without a backward pass, so the gradient
+    the run holds is left as it was. The epoch losses of ``run.losses`` are read before
+    each epoch's change (SPEC section 4), so after the last change this one may differ."""
+    with np.errstate(all="ignore"):  # at diverged weights the numbers overflow: an outcome
+        p = run.network.forward(run.x)
+        run.network.output_error(p, run.t, run.care, run.training.margin)
+    return float(p.E)
+
+
 def train_report(run: Run) -> dict:
     layers, connections = weights_report(run)
     patterns = pattern_results(run)
@@ -161,6 +195,7 @@ def train_report(run: Run) -> dict:
         "converged": run.status == CONVERGED,
         "status": run.status,
         "loss": plain(np.array(run.losses)),
+        "final_loss": plain(final_loss(run)),  # at the weights returned; null if not finite
         "accuracy": accuracy,
         "layers": layers,
         "connections": connections,

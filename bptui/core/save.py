@@ -88,6 +88,12 @@ def scenario_toml(run: Run, out_path: Path) -> str:
                   f"weights = {_matrix(link.w)}"]
         if not conn.trainable:
             lines.append("trainable = false")
+    if s.reference is not None:  # what "correct" is goes with the story
+        for name, values in s.reference.biases:
+            lines += ["", "[[reference.layers]]", f"name = {_string(name)}", f"bias = {_row(values)}"]
+        for sender, receiver, w in s.reference.weights:
+            lines += ["", "[[reference.connections]]", f"from = {_string(sender)}", f"to = {_string(receiver)}",
+                      f"weights = {_matrix(w)}"]
     d = s.data
     lines += ["", "[data]"]
     if d.file is not None:

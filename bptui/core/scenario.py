@@ -131,6 +131,17 @@ class Lesson:
 
 
 @dataclass(frozen=True)
+class Reference:
+    """``[reference]``: what "correct" is for some of the parameters (a fault-free
+    factory, a good tutor), so that each unit's exact responsibility for E - E_ref can
+    be computed (``bptui/core/responsibility.py``). Parameters not named keep their
+    current values on both sides of the comparison."""
+
+    biases: tuple[tuple[str, np.ndarray], ...] = ()  # (layer, one value per unit)
+    weights: tuple[tuple[str, str, np.ndarray], ...] = ()  # (from, to, receiving x sending)
+
+
+@dataclass(frozen=True)
 class Scenario:
     title: str
     summary: str
@@ -141,6 +152,7 @@ class Scenario:
     training: Training
     path: Path | None = field(default=None, compare=False)
     lesson: Lesson | None = None
+    reference: Reference | None = None
 
     def layer(self, name: str) -> Layer:
         return next(layer for layer in self.layers if layer.name == name)
@@ -159,7 +171,7 @@ class Scenario:
 # The default of a key that has none: it must be there.
 REQUIRED = object()
 
-TOP_KEYS = ("format", "scenario", "layers", "connections", "data", "training", "lesson")
+TOP_KEYS = ("format", "scenario", "layers", "connections", "data", "training", "lesson", "reference")
 SCENARIO_KEYS = ("title", "summary", "story")
 LAYER_KEYS = ("name", "units", "size", "activation", "bias", "grid", "features")
 MAX_FEATURES = 32  # named properties of one layer's units
@@ -171,6 +183,9 @@ TRAINING_KEYS = (
 )
 STAGE_KEYS = ("from_epoch", "learning_rate", "momentum", "weight_decay")
 LESSON_KEYS = ("goal", "locked", "hide", "steps")
+REFERENCE_KEYS = ("layers", "connections")
+REFERENCE_LAYER_KEYS = ("name", "bias")
+REFERENCE_CONNECTION_KEYS = ("from", "to", "weights")
 
 
 class _Bad(Exception):
@@ -477,11 +492,13 @@ def _check(r: _Reader, doc: dict, base: Path, path: Path | None) -> Scenario:
             if layer.name not in senders and layer.activation not in ("sigmoid", "softmax", None):
                 r.bad(f"layers[{i}].activation", f"cross_entropy needs sigmoid or softmax outputs; "
                       f"output layer '{layer.name}' is {layer.activation}")
+    reference = _check_reference(r, doc, layers, connections)
     data = _check_data(r, doc, base, sum(layer.size for layer in inputs), sum(layer.size for layer in outputs),
                        sum(layer.size for layer in layers), training.loss)
     if data is None:
         raise _Bad
-    return Scenario(title, summary, story, tuple(layers), tuple(connections), data, training, path, lesson)
+    return Scenario(title, summary, story, tuple(layers), tuple(connections), data, training, path, lesson,
+                    reference)
 
 
 def _check_network(r: _Reader, doc: dict) -> tuple[list[Layer], list[Connection]]:
@@ -731,6 +748,90 @@ def _check_lesson(r: _Reader, doc: dict) -> Lesson | None:
         r.bad("lesson.hide", "hides every panel; leave the student at least one to look at")
     steps = r.get(raw, "steps", "lesson", _Reader.integer, default=None, low=1, high=MAX_EPOCHS)
     return Lesson(goal or "", locked, hide, steps)
+
+
+def _check_reference(r: _Reader, doc: dict, layers: list[Layer],
+                     connections: list[Connection]) -> Reference | None:
+    """The reference values, or None when the file has no [reference] table."""
+    if "reference" not in doc:
+        return None
+    raw = r.table(doc["reference"], "reference", REFERENCE_KEYS)
+    if raw is None:
+        return None
+    problems_before = len(r.problems)
+    by_name = {layer.name: layer for layer in layers}
+    biases, weights = [], []
+    seen_layers, seen_pairs = set(), set()
+    tables = {}  # each array of tables, or [] when it is something else (reported once, here)
+    for key in REFERENCE_KEYS:
+        value = raw.get(key, [])
+        if isinstance(value, list) and all(isinstance(v, dict) for v in value):
+            tables[key] = value
+        else:
+            r.bad(f"reference.{key}", f"must be written as [[reference.{key}]] tables")
+            tables[key] = []
+    for i, entry in enumerate(tables["layers"]):
+        where = f"reference.layers[{i + 1}]"
+        if r.table(entry, where, REFERENCE_LAYER_KEYS) is None:
+            continue
+        name = r.get(entry, "name", where, _Reader.string)
+        if name is None:
+            continue
+        layer = by_name.get(name)
+        if layer is None:
+            close = difflib.get_close_matches(name, by_name, n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            r.bad(_join(where, "name"), f"there is no layer named '{name}'{hint}")
+            continue
+        if name in seen_layers:
+            r.bad(_join(where, "name"), f"layer '{name}' has a reference already")
+            continue
+        seen_layers.add(name)
+        if "bias" not in entry:
+            r.bad(where, "missing required key 'bias' (the correct bias of each unit)")
+            continue
+        # (a layer whose activation is misspelled has None there too: not an input layer)
+        if not any(c.receiver == name for c in connections):
+            r.bad(_join(where, "bias"), f"'{name}' is an input layer (nothing connects to it), so it has no bias")
+            continue
+        if not layer.bias:
+            r.bad(_join(where, "bias"), f"layer '{name}' has no bias to compare with (bias = false)")
+            continue
+        values = entry["bias"]
+        if not isinstance(values, list):
+            r.bad(_join(where, "bias"), f"must be a list of {_count(layer.size, 'number')}, not {_kind(values)}")
+            continue
+        if r.vector(values, _join(where, "bias"), layer.size,
+                    f"layer '{name}' ({_count(layer.size, 'unit')})") is not None:
+            biases.append((name, np.array(values, dtype=np.float64)))
+    pairs = {(c.sender, c.receiver) for c in connections}
+    for i, entry in enumerate(tables["connections"]):
+        where = f"reference.connections[{i + 1}]"
+        if r.table(entry, where, REFERENCE_CONNECTION_KEYS) is None:
+            continue
+        ends = [r.get(entry, key, where, _Reader.string) for key in ("from", "to")]
+        if None in ends:
+            continue
+        pair = tuple(ends)
+        if pair not in pairs:
+            r.bad(where, f"there is no connection from '{pair[0]}' to '{pair[1]}'")
+            continue
+        if pair in seen_pairs:
+            r.bad(where, f"the connection from '{pair[0]}' to '{pair[1]}' has a reference already")
+            continue
+        seen_pairs.add(pair)
+        if "weights" not in entry:
+            r.bad(where, "missing required key 'weights' (the correct weights)")
+            continue
+        rows, cols = by_name[pair[1]].size, by_name[pair[0]].size
+        w = r.matrix(entry["weights"], _join(where, "weights"), rows, cols,
+                     f"'{pair[0]}' -> '{pair[1]}' ({rows} receiving x {cols} sending units)")
+        if w is not None:
+            weights.append((pair[0], pair[1], w))
+    if not biases and not weights and len(r.problems) == problems_before:
+        r.bad("reference", "names no bias and no weights: add [[reference.layers]] or "
+              "[[reference.connections]] tables, or remove [reference]")
+    return Reference(tuple(biases), tuple(weights))
 
 
 def _lesson_names(r: _Reader, raw: dict, key: str, allowed: tuple[str, ...], what: str) -> tuple[str, ...]:

@@ -8,14 +8,17 @@ however long the run.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
 
-from bptui.core.blame import blame_shares
+from bptui.core.blame import first_order, knockouts, signed_shares
 from bptui.core.report import pattern_results
 from bptui.core.network import Pass
+from bptui.core.responsibility import responsibility
 from bptui.core.scenario import Scenario
+from bptui.core.stepper import UPDATE
 from bptui.core.training import LossHistory, Run
 
 CURVE_POINTS = 2000  # at most this many points of the loss curve in a snapshot
@@ -33,7 +36,11 @@ class LayerState:
     bias: np.ndarray | None
     bias_grad: np.ndarray | None
     bias_change: np.ndarray | None  # the last change of the bias
-    share: np.ndarray | None  # share of the blame, over all training patterns
+    share: np.ndarray | None  # signed first-order share (docs/blame.md), over the pass's patterns
+    first_order: np.ndarray | None = None  # delta_j own_j per pattern (patterns x units)
+    knockout: np.ndarray | None = None  # E - E without the unit's own part (when asked for)
+    responsibility: np.ndarray | None = None  # of E - E_ref (when asked for and declared)
+    responsibility_error: np.ndarray | None = None  # its standard error, when estimated
     grid: tuple[int, int] | None = None  # how to draw the units (the scenario's layer)
     features: tuple = ()  # the scenario's named properties of the units
 
@@ -76,7 +83,12 @@ class Snapshot:
     momentum: float
     weight_decay: float
     scenario: Scenario | None = None  # immutable, so safe to share with a view
+    # E - E_ref is shared out by the layers' ``responsibility``: E_ref, and whether the
+    # values are exact (or estimated, with this standard error per unit)
+    reference_loss: float | None = None
+    responsibility_exact: bool = True
     theta: np.ndarray | None = None  # every weight and bias, laid out as the network's theta
+    counterfactuals: bool = False  # whether knock-outs and responsibility were asked for
 
     def layer(self, name: str) -> LayerState:
         return next(layer for layer in self.layers if layer.name == name)
@@ -96,21 +108,56 @@ def loss_curve(history: LossHistory, points: int = CURVE_POINTS) -> tuple[np.nda
     return np.array(xs, dtype=np.int64), np.array(ys, dtype=np.float64)
 
 
-def take_snapshot(run: Run, p: Pass | None, phase: str, rows=slice(None)) -> Snapshot:
+def take_snapshot(run: Run, p: Pass | None, phase: str, rows=slice(None),
+                  counterfactuals: bool = False) -> Snapshot:
     """Copy what a view needs from ``run`` and the pass ``p`` (partly computed while
-    stepping), which ran over the training patterns ``rows`` (one pattern, in online mode)."""
+    stepping), which ran over the training patterns ``rows`` (one pattern, in online mode).
+    ``counterfactuals``: also each unit's knock-out change and its responsibility against
+    the scenario's reference, over the same patterns at the pass's weights (forward
+    passes of their own, so a view asks for them only when it shows them). Shares and
+    counterfactuals are of the pass's own weights, at the update phase too (pass_weights)."""
     with np.errstate(all="ignore"):  # a diverged run's numbers are an outcome to show
-        return _take(run, p, phase, rows)
+        return _take(run, p, phase, rows, counterfactuals)
+
+
+@contextmanager
+def pass_weights(run: Run, phase: str):
+    """The network at the weights the pass shown ran with, for as long as the block lasts.
+
+    At the update phase the weights have just changed, but the pass shown (its deltas,
+    its loss) is the one that led to the change: its own parts, knock-outs and
+    responsibility, and the explanations of its deltas, must use the weights before the
+    update (``run.last_change``, kept when ``run.keep_last_change`` is on), or they mix
+    two states of the network."""
+    change = run.last_change
+    if phase != UPDATE or change is None:
+        yield
+        return
+    theta = run.network.theta
+    now = theta.copy()
+    theta[...] = change.theta_before
+    try:
+        yield
+    finally:
+        theta[...] = now
 
 
 def _copy(arrays: list | None, i: int) -> np.ndarray | None:
     return None if arrays is None or arrays[i] is None else arrays[i].copy()
 
 
-def _take(run: Run, p: Pass | None, phase: str, rows) -> Snapshot:
+def _take(run: Run, p: Pass | None, phase: str, rows, counterfactuals: bool) -> Snapshot:
     net = run.network
     complete = p is not None and all(p.delta[u.index] is not None for u in net.computed)
-    shares = blame_shares(net, p) if complete else {}
+    knocked = resp = None
+    with pass_weights(run, phase):
+        shares = signed_shares(net, p) if complete else {}
+        terms = first_order(net, p) if complete else {}
+        if complete and counterfactuals:
+            x, t, care = run.x[rows], run.t[rows], None if run.care is None else run.care[rows]
+            knocked = knockouts(net, x, t, care, run.training.margin)
+            resp = responsibility(net, x, t, care, run.training.margin)
+    errors = None if resp is None else resp.standard_error
     change = net.views(run.dw)
     layers = []
     for layer in run.scenario.layers:
@@ -123,7 +170,11 @@ def _take(run: Run, p: Pass | None, phase: str, rows) -> Snapshot:
             bias=None if plan.b is None else plan.b[0].copy(),
             bias_grad=None if plan.b_grad is None else plan.b_grad[0].copy(),
             bias_change=None if plan.b is None else change.biases[i][0].copy(),
-            share=shares.get(plan.name), grid=layer.grid, features=layer.features))
+            share=shares.get(plan.name), first_order=terms.get(plan.name),
+            knockout=None if knocked is None else knocked.get(plan.name),
+            responsibility=None if resp is None else resp.values.get(plan.name),
+            responsibility_error=None if errors is None else errors.get(plan.name),
+            grid=layer.grid, features=layer.features))
     links = tuple(LinkState(link.sender.name, link.receiver.name, link.w.copy(),
                             None if link.grad is None else link.grad.copy(),
                             None if link.grad is None else change.weights[link.index].copy())
@@ -139,4 +190,6 @@ def _take(run: Run, p: Pass | None, phase: str, rows) -> Snapshot:
     return Snapshot(run.scenario.title, run.seed, run.epoch, run.status, phase, loss, pass_loss,
                     curve_epochs, curve_loss, tuple(np.array(names)[rows].tolist()), run.t[rows].copy(),
                     tuple(layers), tuple(plan.name for plan in net.layers), links, held_out,
-                    lr, momentum, decay, run.scenario, net.theta.copy())
+                    lr, momentum, decay, run.scenario, theta=net.theta.copy(),
+                    reference_loss=None if resp is None else resp.reference_loss,
+                    responsibility_exact=resp is None or resp.exact, counterfactuals=counterfactuals)

@@ -117,7 +117,8 @@ class QuizScreen(ModalScreen[str]):
         with Vertical() as box:
             box.border_title = f"quiz · {right} of {asked} right so far"
             yield Static(f"The error of {self.patterns} is known. Before it travels back: which unit "
-                         "will carry the largest share of the blame? Enter to answer, escape to skip.")
+                         "will carry the largest share of blame, its own part raising the error most (to "
+                         "first order)? Enter to answer, escape to skip.")
             yield OptionList(*[Option(label, id=unit_id) for unit_id, label in self.units], id="quiz-units")
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:

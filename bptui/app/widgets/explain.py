@@ -8,8 +8,11 @@ step a line, as on a blackboard:
       = 0.241 x (1.36 x (-0.094))
       = -0.0309
 
-then what each number is. A unit shows its delta (and its bias's gradient); a weight
-its gradient and its last change.
+then what each number is. A unit shows its delta (and its bias's gradient), then its
+share of the blame step by step (its own part, c_j, the share), its knock-out and, when
+the scenario declares a reference, its exact responsibility; a weight its gradient and
+its last change. At the update phase the numbers are those of the pass shown, at the
+weights it ran with (pass_weights).
 """
 
 from __future__ import annotations
@@ -18,8 +21,10 @@ import textwrap
 
 from rich.text import Text
 
-from bptui.core.explain import Derivation, Param, explain_change, explain_delta, explain_gradient, number
-from bptui.core.snapshot import Snapshot
+from bptui.core.explain import (Derivation, Param, explain_change, explain_contribution, explain_delta,
+                                explain_gradient, explain_knockout, explain_own, explain_responsibility,
+                                explain_share, has_own_part, number)
+from bptui.core.snapshot import Snapshot, pass_weights
 
 
 class ExplainDrawer:
@@ -49,9 +54,19 @@ class ExplainDrawer:
                 out.append(f"{unit} is an input: its activation is the pattern's value, and the "
                            "blame stops here.\nMove the cursor to a unit or a weight above.", style=muted)
                 return out
-            attempts = [lambda: explain_delta(run, p, selection.layer, selection.j, app.pattern, rows)]
+            name, j = selection.layer, selection.j
+            attempts = [lambda: explain_delta(run, p, name, j, app.pattern, rows)]
             if layer.b is not None:
-                attempts.append(lambda: explain_gradient(run, p, Param(selection.layer, selection.j), rows))
+                attempts.append(lambda: explain_gradient(run, p, Param(name, j), rows))
+            attempts.append(lambda: explain_own(run, p, name, j, app.pattern, rows))
+            if has_own_part(run.network, name, j):
+                attempts += [lambda: explain_contribution(run, p, name, j, rows),
+                             lambda: explain_share(run, p, name, j, rows)]
+            else:
+                missing.append("No own part: c_j is 0 and so is its share of the blame, however large its delta.")
+            attempts.append(lambda: explain_knockout(run, name, j, rows))
+            if run.scenario.reference is not None:
+                attempts.append(lambda: explain_responsibility(run, name, j, rows))
         else:
             link = run.network.links[selection.link]
             param = Param(link.receiver.name, selection.j, link.sender.name, selection.i)
@@ -62,11 +77,13 @@ class ExplainDrawer:
                 missing.append("no update yet: the last change appears after the first (n)")
             else:
                 missing.append("this connection is frozen: it does not learn")
-        for attempt in attempts:
-            try:
-                derivations.append(attempt())
-            except ValueError as e:  # between phases: this number is not computed yet
-                missing.append(str(e))
+        with pass_weights(run, app.phase):  # the weights the pass ran with (the update phase)
+            for attempt in attempts:
+                try:
+                    derivations.append(attempt())
+                except ValueError as e:  # between phases: this number is not computed yet
+                    if str(e) not in missing:
+                        missing.append(str(e))
         for d in derivations:
             _derivation(out, d, colors, width)
         for note in missing:
@@ -76,7 +93,7 @@ class ExplainDrawer:
 
 def _derivation(out: Text, d: Derivation, colors: dict, width: int) -> None:
     """One derivation: what, = symbols, = numbers, = result; then its factors and parts."""
-    out.append(f"{d.what}\n", style="bold")
+    out.append("\n".join(textwrap.wrap(d.what, max(width, 12), break_on_hyphens=False)) + "\n", style="bold")
     for text, style in ((d.symbolic, colors["muted"]), (d.arithmetic, ""),
                         (number(d.value, d.digits), colors["accent"])):
         wrapped = textwrap.wrap(text, max(width - 4, 12), break_on_hyphens=False) or [""]

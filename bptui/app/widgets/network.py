@@ -18,13 +18,13 @@ from textual.geometry import Region
 from textual.message import Message
 from textual.widgets import Static
 
-from bptui.app.glyphs import bar, number, palette, weight_cell
+from bptui.app.glyphs import number, palette, percent, signed_bar, weight_cell
 from bptui.app.widgets.textview import TextView
 from bptui.core.snapshot import Snapshot
 from bptui.core.stepper import BACKWARD, FORWARD, LOSS, UPDATE
 
 NAME_WIDTH = 10
-BAR_WIDTH = 5
+BAR_HALF = 2  # a share's bar: this many cells of credit, the centre line, this many of blame
 INDENT = NAME_WIDTH + 5  # where a row's weight cells start, each 3 columns wide ("+▆ ")
 MARGIN = 8  # lines and cells drawn beyond what the panel shows, for a scroll to land on
 
@@ -199,8 +199,8 @@ class NetworkDiagram(TextView, can_focus=True):
                     if layer.share is not None:
                         share = float(layer.share[k])
                         row.append(" ")
-                        row.append_text(bar(share, BAR_WIDTH, accent))
-                        row.append(f" {share:4.0%}")
+                        row.append_text(signed_bar(share, BAR_HALF, positive, negative))
+                        row.append(f" {percent(share):>5}")
                 out.append_text(row)
                 out.append("\n")
                 line += 1
@@ -277,7 +277,7 @@ class NetworkView(Vertical):
     }
     NetworkView > #network-detail {
         height: auto;
-        max-height: 3;
+        max-height: 4;  /* a unit's values, share, knock-out and responsibility at 80 columns */
         color: $text-muted;
         padding: 0 1;
     }
@@ -336,7 +336,14 @@ def describe(diagram: NetworkDiagram) -> Text:
                 if layer.bias_change is not None:
                     parts.append(f"last Δb {float(layer.bias_change[k]):+.5g}")
             if layer.share is not None:
-                parts.append(f"share {float(layer.share[k]):.1%}")
+                share = float(layer.share[k])
+                word = " blame" if share > 0 else " credit" if share < 0 else ""
+                parts.append(f"share {percent(share, 1)}{word}")
+            if layer.knockout is not None:
+                parts.append(f"knock-out {float(layer.knockout[k]):+.5g}")
+            if layer.responsibility is not None:
+                error = "" if layer.responsibility_error is None else f" ± {float(layer.responsibility_error[k]):.2g}"
+                parts.append(f"responsibility {float(layer.responsibility[k]):+.5g}{error}")
         return Text("  ".join(parts))
     link = s.links[item.index]
     j, i = item.row, min(diagram.column, item.columns - 1)
