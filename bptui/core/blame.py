@@ -63,7 +63,11 @@ def signed_shares(network: Network, p: Pass) -> dict[str, np.ndarray]:
     """share_j = c_j / sum_k |c_k| for every unit of every non-input layer: signed (blame
     above 0, credit below), their sizes add up to 1 (or all are 0 when no unit's own part
     moves the error)."""
-    c = contributions(first_order(network, p))
+    return shares_of(contributions(first_order(network, p)))
+
+
+def shares_of(c: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The signed shares of the contributions c (see ``signed_shares``)."""
     total = sum(np.abs(v).sum(axis=-1) for v in c.values())
     if np.ndim(total) == 0:
         if total == 0 or not np.isfinite(total):

@@ -31,9 +31,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bptui.core.blame import contributions, first_order, losses_at, own_input, own_parameters, signed_shares
+from bptui.core.blame import contributions, first_order, losses_at, own_input, own_parameters, shares_of
 from bptui.core.network import LayerPlan, Link, Network, Pass
-from bptui.core.responsibility import EXACT_PLAYERS, _players, reference_theta, responsibility
+from bptui.core.responsibility import (EXACT_PLAYERS, coalition_losses, every_coalition, players, reference_theta,
+                                      responsibility, shapley)
 from bptui.core.training import Change, Run
 
 DIGITS = 3  # significant digits of a printed number
@@ -396,8 +397,8 @@ def explain_share(run: Run, p: Pass, layer: str, j: int, rows=slice(None), digit
     ctx = _Context(run, p, rows, 0, digits, limit)
     name = unit_name(net, unit, j)
     c = contributions(first_order(net, p))
-    total = float(sum(np.abs(v).sum(axis=-1) for v in c.values()))  # as signed_shares forms it
-    value = float(signed_shares(net, p)[layer][j])
+    total = float(sum(np.abs(v).sum(axis=-1) for v in c.values()))  # as shares_of forms it
+    value = float(shares_of(c)[layer][j])
     symbolic = "c_j / sum_k |c_k|"
     if total == 0 or not math.isfinite(total):
         return Derivation(f"share({name})", symbolic, (), (), value,
@@ -455,12 +456,12 @@ def explain_responsibility(run: Run, layer: str, j: int, rows=slice(None), digit
         raise ValueError("this scenario declares no [reference]: no responsibility against what is correct")
     x, t, care = _patterns(run, rows)
     margin = run.training.margin
-    players, owner = _players(net, ref)
-    n = len(players)
-    names = [unit_name(net, net.layer(lname), k) for lname, k in players]
+    found, owner = players(net, ref)
+    n = len(found)
+    names = [unit_name(net, net.layer(lname), k) for lname, k in found]
     symbolic = "sum over S of |S|!(n-|S|-1)!/n! x (v(S+j) - v(S))"
     who = f"players (units that differ from the reference): {', '.join(names) or 'none'}"
-    if (layer, j) not in players:
+    if (layer, j) not in found:
         return Derivation(f"responsibility({name})", symbolic, (), (), 0.0,
                           ("its bias and incoming weights are the reference's: it is no player, so 0", who),
                           digits=digits)
@@ -474,16 +475,10 @@ def explain_responsibility(run: Run, layer: str, j: int, rows=slice(None), digit
                           (), (Term((Factor("the mean", value),)),), value,
                           (f"more than {EXACT_PLAYERS} players: estimated, ± {number(error, digits)} "
                            "(one standard error)", who), digits=digits)
-    theta = net.theta
+    bits = every_coalition(n)
     masks = np.arange(2**n)
-    bits = ((masks[:, None] >> np.arange(n)[None, :]) & 1).astype(bool)
-    thetas = np.repeat(ref[None], len(masks), axis=0)
-    current = np.zeros((len(masks), net.size), dtype=bool)
-    owned = owner >= 0
-    current[:, owned] = bits[:, owner[owned]]
-    thetas[current] = np.broadcast_to(theta, thetas.shape)[current]
-    v = losses_at(net, thetas, x, t, care, margin)
-    me = players.index((layer, j))
+    v = coalition_losses(net, ref, owner, bits, x, t, care, margin)
+    me = found.index((layer, j))
 
     def members(mask: int) -> str:
         return "{" + ", ".join(names[m] for m in range(n) if mask >> m & 1) + "}"
@@ -496,7 +491,7 @@ def explain_responsibility(run: Run, layer: str, j: int, rows=slice(None), digit
         terms.append(Term((Factor(f"|S|!(n-|S|-1)!/n!, |S| = {size}, n = {n}", weight),
                            Factor(f"v({members(with_me)}) - v({members(S)})", v[with_me] - v[S],
                                   f"{number(v[with_me], digits)} - {number(v[S], digits)}"))))
-    value = float(responsibility(net, x, t, care, margin).values[layer][j])
+    value = float(shapley(v, n)[me])  # what responsibility() gives, from the same v(S)
     notes = ("v(S): E with the players in S at their current values, the others at the reference; "
              f"v({{}}) = E_ref = {number(v[0], digits)}, v(all) = E = {number(v[-1], digits)}", who,
              "exact Shapley values: they add up to E - E_ref")

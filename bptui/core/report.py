@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-from bptui.core.blame import contributions, first_order, knockouts, link_factors, own_input, signed_shares
+from bptui.core.blame import contributions, first_order, knockouts, link_factors, own_input, shares_of
 from bptui.core.meaning import representations
 from bptui.core.network import Pass
 from bptui.core.responsibility import responsibility
@@ -47,7 +47,7 @@ def inspect_report(run: Run) -> dict:
     p: Pass = run.inspect()
     terms = first_order(net, p)
     c = contributions(terms)
-    shares = signed_shares(net, p)
+    shares = shares_of(c)
     margin = run.training.margin
     knocked = knockouts(net, run.x, run.t, run.care, margin)
     resp = responsibility(net, run.x, run.t, run.care, margin)

@@ -25,7 +25,7 @@ from math import factorial
 
 import numpy as np
 
-from bptui.core.blame import losses_at
+from bptui.core.blame import CHUNK_VALUES, losses_at
 from bptui.core.network import Network
 
 EXACT_PLAYERS = 12
@@ -65,13 +65,13 @@ def reference_theta(network: Network) -> np.ndarray | None:
     return theta
 
 
-def _players(network: Network, ref: np.ndarray) -> tuple[list[tuple[str, int]], np.ndarray]:
+def players(network: Network, ref: np.ndarray) -> tuple[list[tuple[str, int]], np.ndarray]:
     """The units whose parameters differ from the reference, and for each place in theta
     the player it belongs to (-1: nobody's, or equal to its reference)."""
     owner = np.full(network.size, -1)
     index = network.views(np.arange(network.size))
     differs = network.theta != ref
-    players = []
+    found = []
     for u in network.computed:
         for k in range(u.size):
             places = [index.weights[link.index][k].ravel() for link in u.incoming]
@@ -80,9 +80,44 @@ def _players(network: Network, ref: np.ndarray) -> tuple[list[tuple[str, int]], 
             places = np.concatenate(places)
             places = places[differs[places]]
             if len(places):
-                owner[places] = len(players)
-                players.append((u.name, k))
-    return players, owner
+                owner[places] = len(found)
+                found.append((u.name, k))
+    return found, owner
+
+
+def every_coalition(n: int) -> np.ndarray:
+    """All 2^n coalitions of n players (2^n x n, True: in it); row m is the bit mask m."""
+    return ((np.arange(2**n)[:, None] >> np.arange(n)[None, :]) & 1).astype(bool)
+
+
+def coalition_losses(network: Network, ref: np.ndarray, owner: np.ndarray, coalitions: np.ndarray,
+                     x, t, care=None, margin: float = 0.0) -> np.ndarray:
+    """v(S): E for each coalition (count x players, True: the player's current values, else
+    the reference's), in stacked forward passes. The stacks of parameters are built a
+    chunk at a time, so memory stays bounded however many parameters the network has."""
+    owned = np.flatnonzero(owner >= 0)
+    current_values = network.theta[owned]
+    chunk = max(1, CHUNK_VALUES // network.size)
+    v = np.empty(len(coalitions))
+    for start in range(0, len(coalitions), chunk):
+        part = coalitions[start:start + chunk]
+        thetas = np.repeat(ref[None], len(part), axis=0)
+        thetas[:, owned] = np.where(part[:, owner[owned]], current_values, ref[owned])
+        v[start:start + len(part)] = losses_at(network, thetas, x, t, care, margin)
+    return v
+
+
+def shapley(v: np.ndarray, n: int) -> np.ndarray:
+    """Each of n players' Shapley value from v over ``every_coalition(n)``, in that order."""
+    masks = np.arange(2**n)
+    size = every_coalition(n).sum(axis=1)
+    weight = np.array([factorial(s) * factorial(n - s - 1) / factorial(n) for s in range(n)])
+    values = np.zeros(n)
+    with np.errstate(all="ignore"):
+        for j in range(n):
+            without = masks[(masks >> j) & 1 == 0]
+            values[j] = np.sum(weight[size[without]] * (v[without | (1 << j)] - v[without]))
+    return values
 
 
 def responsibility(network: Network, x, t, care=None, margin: float = 0.0) -> Responsibility | None:
@@ -91,51 +126,34 @@ def responsibility(network: Network, x, t, care=None, margin: float = 0.0) -> Re
     ref = reference_theta(network)
     if ref is None:
         return None
-    theta = network.theta
-    players, owner = _players(network, ref)
-    n = len(players)
+    found, owner = players(network, ref)
+    n = len(found)
     values = {u.name: np.zeros(u.size) for u in network.computed}
-    owned = owner >= 0
-
-    def evaluate(coalitions: np.ndarray) -> np.ndarray:
-        """E for each coalition, given as a (count x n) boolean array: in it, the current value."""
-        thetas = np.repeat(ref[None], len(coalitions), axis=0)
-        current = np.zeros((len(coalitions), network.size), dtype=bool)
-        current[:, owned] = coalitions[:, owner[owned]]
-        thetas[current] = np.broadcast_to(theta, thetas.shape)[current]
-        return losses_at(network, thetas, x, t, care, margin)
-
     per_pass = len(x) * sum(u.size for u in network.layers)
     if n <= EXACT_PLAYERS:
         if 2**n * per_pass > SAMPLING_LIMIT:
             return None
-        masks = np.arange(2**n)
-        bits = (masks[:, None] >> np.arange(n)[None, :]) & 1
-        v = evaluate(bits.astype(bool))
-        size = bits.sum(axis=1)
-        weight = np.array([factorial(s) * factorial(n - s - 1) / factorial(n) for s in range(n)]) if n else np.zeros(0)
-        with np.errstate(all="ignore"):
-            for j, (name, k) in enumerate(players):
-                without = masks[bits[:, j] == 0]
-                values[name][k] = np.sum(weight[size[without]] * (v[without | (1 << j)] - v[without]))
-        return Responsibility(values, float(v[-1]), float(v[0]), tuple(players), exact=True)
+        v = coalition_losses(network, ref, owner, every_coalition(n), x, t, care, margin)
+        for (name, k), value in zip(found, shapley(v, n)):
+            values[name][k] = value
+        return Responsibility(values, float(v[-1]), float(v[0]), tuple(found), exact=True)
 
     if SAMPLED_ORDERS * (n + 1) * per_pass > SAMPLING_LIMIT:
         return None
     rng = np.random.default_rng(SAMPLING_SEED)
-    marginal = np.zeros((SAMPLED_ORDERS, n))
-    for r in range(SAMPLED_ORDERS):
-        order = rng.permutation(n)
-        # the prefixes of the order: none of the players, then one more each time
-        coalitions = np.zeros((n + 1, n), dtype=bool)
+    orders = np.array([rng.permutation(n) for _ in range(SAMPLED_ORDERS)])
+    # each order's prefixes: none of the players, then one more each time
+    coalitions = np.zeros((SAMPLED_ORDERS, n + 1, n), dtype=bool)
+    for r, order in enumerate(orders):
         for step, j in enumerate(order, start=1):
-            coalitions[step:, j] = True
-        v = evaluate(coalitions)
-        marginal[r, order] = np.diff(v)
+            coalitions[r, step:, j] = True
+    v = coalition_losses(network, ref, owner, coalitions.reshape(-1, n), x, t, care, margin)
+    marginal = np.zeros((SAMPLED_ORDERS, n))
+    np.put_along_axis(marginal, orders, np.diff(v.reshape(SAMPLED_ORDERS, n + 1), axis=1), axis=1)
     mean, error = marginal.mean(axis=0), marginal.std(axis=0, ddof=1) / np.sqrt(SAMPLED_ORDERS)
     errors = {u.name: np.zeros(u.size) for u in network.computed}
-    for j, (name, k) in enumerate(players):
+    for j, (name, k) in enumerate(found):
         values[name][k], errors[name][k] = mean[j], error[j]
-    E, E_ref = losses_at(network, np.stack([theta, ref]), x, t, care, margin)
-    return Responsibility(values, float(E), float(E_ref), tuple(players), exact=False,
+    E, E_ref = losses_at(network, np.stack([network.theta, ref]), x, t, care, margin)
+    return Responsibility(values, float(E), float(E_ref), tuple(found), exact=False,
                           standard_error=errors, orders=SAMPLED_ORDERS)

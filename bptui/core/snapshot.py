@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bptui.core.blame import first_order, knockouts, signed_shares
+from bptui.core.blame import contributions, first_order, knockouts, shares_of
 from bptui.core.report import pattern_results
 from bptui.core.network import Pass
 from bptui.core.responsibility import responsibility
@@ -151,8 +151,8 @@ def _take(run: Run, p: Pass | None, phase: str, rows, counterfactuals: bool) -> 
     complete = p is not None and all(p.delta[u.index] is not None for u in net.computed)
     knocked = resp = None
     with pass_weights(run, phase):
-        shares = signed_shares(net, p) if complete else {}
         terms = first_order(net, p) if complete else {}
+        shares = shares_of(contributions(terms)) if complete else {}
         if complete and counterfactuals:
             x, t, care = run.x[rows], run.t[rows], None if run.care is None else run.care[rows]
             knocked = knockouts(net, x, t, care, run.training.margin)
