@@ -813,7 +813,7 @@ async def test_counterfactuals_are_computed_only_for_a_view_that_shows_them(ship
 async def test_while_training_counterfactuals_are_computed_only_when_cheap(forever, monkeypatch, share, computed):
     """They may take COUNTERFACTUAL_SHARE of a chunk's time (small networks, under a ms);
     more (the digits: 60 ms a snapshot) and the panel says when they come."""
-    import bptui.app.app as bptui_app
+    import bptui.core.controller as bptui_app
 
     monkeypatch.setattr(bptui_app, "COUNTERFACTUAL_SHARE", share)
     app = BptuiApp(forever)

@@ -153,3 +153,16 @@ def knockouts(network: Network, x, t, care=None, margin: float = 0.0) -> dict[st
         for (u, k, _), E_without in zip(units, without):
             result[u.name][k] = E - E_without
     return result
+
+
+def percent(share: float, digits: int | None = None) -> str:
+    """A signed share as a percentage with its sign, so it reads without colour: +86%,
+    -7.1%, 0% (exactly none). ``digits`` None: one decimal below 10%, where whole
+    percents would round a share of a few percent away."""
+    if not np.isfinite(share):
+        return "nan" if np.isnan(share) else ("+inf" if share > 0 else "-inf")
+    if share == 0:
+        return "0%"
+    if digits is None:
+        digits = 1 if abs(share) < 0.095 else 0
+    return f"{share:+.{digits}%}"

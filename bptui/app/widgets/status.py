@@ -12,7 +12,11 @@ STATUS_WORDS = {"converged": "converged", "max_epochs": "out of epochs", "diverg
 
 
 def status_text(snapshot: Snapshot, phase: str, rate: float | None = None, extra: str = "") -> Text:
-    loss = "-" if snapshot.loss is None else f"{snapshot.loss:.6g}"
+    # At rest, the error at the weights as they are now (after an edit by hand, too); while
+    # training or stepping, the last epoch's.
+    now = phase == PAUSED and snapshot.pass_loss is not None
+    value = snapshot.pass_loss if now else snapshot.loss
+    loss = "-" if value is None else f"{value:.6g}"
     out = Text(no_wrap=True, overflow="ellipsis")
     out.append(f" epoch {snapshot.epoch}", style="bold")
     out.append(f" │ loss {loss}")
