@@ -348,7 +348,8 @@ def _parameter_lines(report: dict, patterns: list[str], each: bool) -> list[str]
         for name, layer in biased:
             for k, unit in enumerate(layer["units"]):
                 rows.append(("  " + _unit_label(name, unit),
-                             [_num(layer["bias"][k]), _num(layer["bias_gradient"][k])]))
+                             [_num(layer["bias"][k]), "fixed" if layer["bias_gradient"] is None
+                              else _num(layer["bias_gradient"][k])]))
     table = _table(["weight", "w", "gradient"] + link_headers, rows)
     if table is None and each:  # too many patterns' columns: their mean instead
         return _parameter_lines(report, patterns, False)

@@ -44,19 +44,14 @@ NUMBER = re.compile(r"(?<![\w.^])-?\d+(?:,\d{3})*(?:\.\d+)?%?")
 
 # --- The engine, on the stories in the states the texts talk about ---------------------------
 
-def _scenario_text(name: str, state: str) -> str:
-    text = builtin()[name].read_text(encoding="utf-8")
-    if state == "baking glaze":  # the story's "give baking a bias of 0.3"
-        baking = text.index('name = "baking"')
-        end = text.index("bias = false", baking)
-        text = text[:end] + "bias = [0.3]" + text[end + len("bias = false"):]
-    return text
-
-
 def _run(name: str, state: str = "start") -> Run:
     """A run of the shipped story, in one of the states its text talks about."""
-    run = Run(parse_scenario(_scenario_text(name, state), name, base=builtin()[name].parent))
-    if state == "trained":
+    text = builtin()[name].read_text(encoding="utf-8")
+    run = Run(parse_scenario(text, name, base=builtin()[name].parent))
+    if state in ("baking glaze", "baking glaze, trained"):
+        # the story's "give baking a bias of 0.3", as the app's edit dialog does it
+        run.network.layer("baking").b[...] = 0.3
+    if state.endswith("trained"):
         run.train()
     elif state == "scoop 1":  # the preservative story's "set the mixer's scoop to 1.0"
         _link(run, "recipe", "mixing").w[...] = 1.0
@@ -609,16 +604,28 @@ STORY_QUOTES = {
         Quote("entirely changes the error by 0,", lambda: per_unit(BF, "mixing", "knockout")),
         Quote("the scoop settles at 1 spoon per spoon.",
               Near(lambda: weight(BF, "recipe", "mixing", "trained"), 0.01)),
-        Quote("Give baking a bias of 0.3 (it adds salty glaze): its share is no longer zero.", GIVEN),
+        Quote("Give baking a bias of 0.3 (it adds salty glaze): put the cursor on baking, press enter and type "
+              "0.3.", GIVEN, GIVEN),
+        # the story card, on the first screen
+        Quote("3 of 20 batches come back too salty.", lambda: too_salty(BF), lambda: patterns(BF)),
+        Quote("The mixer's scoop puts in 2 spoons of salt for every 1 in the recipe.",
+              lambda: weight(BF, "recipe", "mixing"), lambda: reference_weight(BF, "recipe", "mixing")),
     ],
     OVEN: [
         Quote("The same 3 savoury batches of 20 come back too salty.", lambda: too_salty(OVEN), lambda: patterns(OVEN)),
+        Quote("the same 3 of 20 batches come back too salty.", lambda: too_salty(OVEN), lambda: patterns(OVEN)),
         Quote("still puts **100% on mixing**", lambda: per_unit(OVEN, "mixing", "share")),
         Quote("(a scoop of 1, an oven of x1)", lambda: reference_weight(OVEN, "recipe", "mixing")),
         Quote("and mixing's is 0.", lambda: per_unit(OVEN, "mixing", "responsibility")),
     ],
     PRES: [
         Quote("the exact responsibility splits 41/59", *_percent_split()),
+        Quote("the mixer's scoop puts in 1.5 spoons for every 1, and packaging's preservative adds salt of its own "
+              "and makes the salt taste 1.5 times as strong.",
+              lambda: weight(PRES, "recipe", "mixing"), lambda: reference_weight(PRES, "recipe", "mixing"),
+              lambda: weight(PRES, "baking", "packaging")),
+        Quote("the share puts 86% on mixing, the exact responsibility splits the excess error 41/59.",
+              lambda: per_unit(PRES, "mixing", "share"), *_percent_split()),
         Quote("in **1.5** spoons of salt for every spoon in the recipe, where it should put 1.",
               lambda: weight(PRES, "recipe", "mixing"), lambda: reference_weight(PRES, "recipe", "mixing")),
         Quote("taste **1.5 times** as strong", lambda: weight(PRES, "baking", "packaging")),
@@ -654,6 +661,8 @@ STORY_QUOTES = {
     ],
     TUT: [
         Quote("42% where she needed 90%.", lambda: per_pattern(TUT, "Sunita", "activation", 0), lambda: target(TUT)),
+        Quote("score comes back 42% where she needed 90%.", lambda: per_pattern(TUT, "Sunita", "activation", 0),
+              lambda: target(TUT)),
         Quote("1. **Sunita's blame signal**", LIST),
         Quote("2. It reaches **Arjun**", LIST),
         Quote("3. It reaches **Priya**", LIST),
@@ -677,7 +686,7 @@ STORY_QUOTES = {
 @cache
 def _story(name: str) -> str:
     scenario = _run(name).scenario
-    return _prose(scenario.summary + "\n\n" + scenario.story)
+    return _prose(scenario.summary + "\n\n" + scenario.card + "\n\n" + scenario.story)
 
 
 STORY_CASES = [(name, quote) for name, quotes in STORY_QUOTES.items() for quote in quotes]
@@ -696,7 +705,13 @@ def test_every_number_of_a_story_is_checked(name):
 
 def test_what_the_stories_say_in_words():
     assert "every batch is too salty" in _story(PRES) and (misses(PRES) > 0).all()
-    assert "its share is no longer zero" in _story(BF) and per_unit(BF, "baking", "share", "baking glaze") > 0
+    assert "Its share is no longer zero, nor is its responsibility." in _story(BF)
+    assert per_unit(BF, "baking", "share", "baking glaze") > 0
+    assert per_unit(BF, "baking", "responsibility", "baking glaze") > 0
+    # The glaze is frozen: training keeps it, and the mixer's pinch takes its salt back out.
+    assert "the mixer's own pinch turns negative to take the glaze's salt back out" in _story(BF)
+    assert bias(BF, "baking", "baking glaze, trained") == 0.3
+    assert bias(BF, "mixing", "baking glaze, trained") < 0
     assert "the mixer's delta is twice packaging's" in _story(OVEN)
     assert all(per_pattern(OVEN, "mixing", "delta", p) == 2 * per_pattern(OVEN, "packaging", "delta", p)
                for p in range(20))
@@ -802,8 +817,8 @@ REFERENCE_ERRORS = {
         '[[reference.layers]]\nname = "mixing"',
     "reference.layers[1].bias: 'recipe' is an input layer (nothing connects to it), so it has no bias":
         '[[reference.layers]]\nname = "recipe"\nbias = [0.0]',
-    "reference.layers[1].bias: layer 'baking' has no bias to compare with (bias = false)":
-        '[[reference.layers]]\nname = "baking"\nbias = [0.0]',
+    "reference.layers[1].bias: layer 'quality control' has no bias to compare with (bias = false)":
+        '[[reference.layers]]\nname = "quality control"\nbias = [0.0]',
     "reference.layers[1].bias: must be a list of 2 numbers, not a number":
         ('[[reference.layers]]\nname = "mixing"\nbias = 0.0', "TWO_UNITS"),
     "reference.layers[1].bias: has 2 values, but layer 'mixing' (1 unit) needs 1":
@@ -839,7 +854,7 @@ def _without_reference(two_units: bool = False) -> str:
     assert "[reference" not in text
     if two_units:
         text = text.replace('units = ["dough"]', 'units = ["dough", "crumb"]')
-        text = text.replace("bias = [0.0]", "bias = [0.0, 0.0]")
+        text = text.replace("bias = [0.0]", "bias = [0.0, 0.0]", 1)  # the mixer's, declared first
         text = text.replace("weights = [[2.0]]", "weights = [[2.0], [2.0]]", 1).replace(
             "weights = [[1.0]]\ntrainable = false", "weights = [[1.0, 1.0]]\ntrainable = false", 1)
     return text

@@ -159,3 +159,28 @@ def test_time_travel_goes_back_to_the_weights_of_an_epoch():
     assert np.array_equal(after_one, fresh.network.theta)
     c.travel(1)
     assert c.run.epoch == 2
+
+
+def test_the_storys_try_next_gives_baking_a_bias_of_0_3_by_hand():
+    c, said = controller_for("biscuit-factory")
+    target = c.editable("unit", "baking", 0)
+    assert target is not None and target.frozen and target.name == "bias of biscuit"
+    c.set_value(target, 0.3)
+    assert c.snapshot.layer("baking").share[0] != 0  # the glaze is baking's own addition now
+    c.step_update()
+    assert c.run.network.layer("baking").b[0, 0] == 0.3, "training keeps a frozen bias"
+
+
+def test_a_unit_without_bias_says_so_and_how_to_give_it_one(tmp_path):
+    text = catalog.resolve("biscuit-factory").read_text()
+    path = tmp_path / "no-bias.toml"
+    # baking as it was: no bias at all
+    text = text[:text.index("[[reference.layers]]")] + text[text.index("[data]"):]  # nothing to compare with
+    path.write_text(text.replace('name = "baking"\nunits = ["biscuit"]\nactivation = "linear"\nbias = [0.0]\n'
+                                 'bias_trainable = false', 'name = "baking"\nunits = ["biscuit"]\n'
+                                 'activation = "linear"\nbias = false'))
+    said = []
+    c = Controller(say=lambda text, *a, **k: said.append(text))
+    c.load(load_scenario(path))
+    assert c.scenario.layer("baking").bias is False
+    assert c.editable("unit", "baking", 0) is None and "bias = false" in said[-1]

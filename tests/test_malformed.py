@@ -59,6 +59,7 @@ CORPUS: dict[str, Case] = {
     "scenario-not-a-table": Case("scenario: must be a table, not a string", 3),
     "missing-title": Case("scenario: missing required key 'title'", 4),
     "title-not-a-string": Case("scenario.title: must be a string, not a whole number", 5),
+    "card-too-long": Case("scenario.card: is 404 characters long; the limit is 400", 6),
     "training-not-a-table": Case("training: must be a table, not a string", 3),
     "invalid-toml-syntax": Case("not valid TOML", 33),
     "duplicate-key": Case("not valid TOML: Cannot overwrite a value", 34),
@@ -89,6 +90,19 @@ CORPUS: dict[str, Case] = {
     "softmax-one-unit": Case("a softmax layer needs at least 2 units", 18),
     "bias-wrong-length": Case("layers[2].bias: has 1 value, but layer 'hidden' (2 units) needs 2", 14),
     "bias-not-a-list": Case("layers[2].bias: must be true, false or a list of 2 starting biases, not a string", 14),
+    "bias-trainable-input-layer": Case(
+        "layers[1].bias_trainable: 'input' is an input layer (nothing connects to it), so it has no bias_trainable", 10),
+    "bias-trainable-without-bias": Case(
+        "layers[2].bias_trainable: layer 'hidden' has no bias (bias = false), so there is nothing to freeze or train",
+        15),
+    "bias-trainable-not-bool": Case("layers[2].bias_trainable: must be true or false, not a string", 14),
+    "output-words-on-hidden-layer": Case(
+        "layers[2].too_high: 'hidden' is not an output layer (it connects to 'output'), so it has no too_high", 14),
+    "output-words-too-long": Case("layers[3].too_low: is 55 characters long; the limit is 40", 19),
+    "output-words-control-code": Case(
+        "layers[3].too_low: must be printable text on one line, without line breaks or control characters", 18,
+        absent=("\x1b",)),
+    "output-words-empty": Case('layers[3].too_high: is empty: give a few words, such as "too salty"', 18),
     # [[connections]]
     "no-connections": Case("missing [[connections]]", None),
     "connection-missing-from": Case("connections[1]: missing required key 'from'", 19),

@@ -48,6 +48,7 @@ from bptui.app.widgets.loss import LossPlot
 from bptui.app.widgets.network import NetworkView
 from bptui.app.widgets.plane import PlaneDrawer
 from bptui.app.widgets.status import StatusLine
+from bptui.app.widgets.story import StoryCard
 from bptui.app.widgets.sweep import SweepPanel
 from bptui.app.widgets.textview import TextPanel
 from bptui.app.widgets.updates import updates_text
@@ -252,6 +253,7 @@ class BptuiApp(App):
         with Horizontal(id="main"):
             yield NetworkView(id="network")
             with Vertical(id="side"):
+                yield StoryCard(id="story-card")
                 yield LossPlot(id="loss")
                 with ContentSwitcher(id="aside", initial="blame"):
                     yield TextPanel(blame_text, id="blame")
@@ -272,11 +274,17 @@ class BptuiApp(App):
         self.set_interval(1 / TEXT_HZ, self._redraw)
         if not self.is_headless:
             self.set_interval(0.5, self._check_terminal)
+            self.watch_title(self.title)
         scenario, seed = self.initial
         if scenario is not None:
             self.load(scenario, seed)
         else:
             self.push_screen(GalleryScreen(can_cancel=False), self._opened)
+
+    def watch_title(self, title: str) -> None:
+        # Textual never sets the terminal's own title: the window should name the scenario.
+        if self._driver is not None and not self.is_headless:
+            self._driver.write(f"\x1b]2;{printable(title)}\x07")
 
     def _check_terminal(self) -> None:
         """Leave when the terminal has gone (a dropped SSH link), even if SIGHUP is ignored
@@ -303,6 +311,7 @@ class BptuiApp(App):
         self.title = f"bptui · {printable(scenario.title)}"
         self.query_one("#story-text", Markdown).update(lesson_text(scenario) + (scenario.story or
                                                                                 "*This scenario has no story.*"))
+        self.query_one(StoryCard).show(scenario)
         self.query_one(NetworkView).diagram.focus()
         self._apply_lesson()
         self._changed()
@@ -358,6 +367,8 @@ class BptuiApp(App):
             if c.lesson_status():
                 extra.append(c.lesson_status())
             self.query_one(StatusLine).show(s, c.phase, c.rate, " │ ".join(extra))
+            # The story card holds the plot's place until there is a curve to plot.
+            self.query_one("#side").set_class(c.run.epoch == 0 and not c.running, "-card")
             self.query_one(NetworkView).show(s, self.pattern)
             aside = self.query_one("#aside", ContentSwitcher).current
             if aside not in ("story", "sweep"):  # only the panel on screen is drawn
@@ -695,7 +706,8 @@ class BptuiApp(App):
 
 
 # The app's own actions, by name (without their arguments): none of them acts on a dialog.
-RUN_ACTIONS = frozenset(action.split("(")[0] for action in BptuiApp.ACTIONS)
+# quit stays: under a dialog it is Textual's ctrl+q (q itself is the dialog's to type).
+RUN_ACTIONS = frozenset(action.split("(")[0] for action in BptuiApp.ACTIONS) - {"quit"}
 
 
 def lesson_text(scenario: Scenario) -> str:

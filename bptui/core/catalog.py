@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from fnmatch import fnmatchcase
 from pathlib import Path
 
 from bptui.core.errors import InputError, input_error
@@ -22,9 +23,43 @@ def builtin_dir() -> Path:
     raise FileNotFoundError("the built-in scenarios are missing from this installation")
 
 
+# The order in which the gallery and `bptui list` offer the built-in scenarios: a learning
+# path. The stories first, where blame has a meaning anyone knows; then the experiments of
+# the 1986 paper and the PDP handbook; then real data and exercises. A name may be a
+# pattern (lesson-*): new lessons join their group, by name, without an edit here.
+LEARNING_PATH: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("stories", ("biscuit-factory", "biscuit-factory-preservative", "biscuit-factory-baking", "tutoring-chain",
+                 "xor", "xor-2-1-1")),
+    ("the 1986 paper's experiments", ("encoder-4-2-4", "encoder-8-3-8", "negation", "parity-4", "symmetry",
+                                      "family-trees-1986", "family-trees")),
+    ("digits and lessons", ("digits", "lesson-*")),
+)
+# The heading of the files that are not on the path (a scenario added to the folder, but
+# not to LEARNING_PATH): they come last, by name, so none is ever hidden.
+OTHERS = "more"
+
+
+def _place(name: str) -> tuple[int, int, str]:
+    for group, (_, members) in enumerate(LEARNING_PATH):
+        for place, member in enumerate(members):
+            if fnmatchcase(name, member):
+                return group, place, name
+    return len(LEARNING_PATH), 0, name
+
+
+def learning_path(names) -> list[tuple[str, list[str]]]:
+    """(heading, names) in the order of LEARNING_PATH; groups without a name are left out."""
+    headings = [heading for heading, _ in LEARNING_PATH] + [OTHERS]
+    groups: dict[int, list[str]] = {}
+    for name in sorted(names, key=_place):
+        groups.setdefault(_place(name)[0], []).append(name)
+    return [(headings[group], members) for group, members in groups.items()]
+
+
 def builtin() -> dict[str, Path]:
-    """name -> path of every built-in scenario, sorted by name."""
-    return {p.stem: p for p in sorted(builtin_dir().glob("*.toml"), key=lambda p: p.stem)}
+    """name -> path of every built-in scenario, in the order of the learning path."""
+    paths = {p.stem: p for p in builtin_dir().glob("*.toml")}
+    return {name: paths[name] for _, names in learning_path(paths) for name in names}
 
 
 def summaries() -> dict[str, str]:

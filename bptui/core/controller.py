@@ -419,7 +419,7 @@ class Controller:
                      "a bias (bias = [0.0]) in the file to set one here; its incoming weights can be edited.")
             return None
         return Editable(f"bias of {declared.units[j]}", unit.b, (0, j),
-                        not getattr(declared, "bias_trainable", True))
+                        not declared.bias_trainable)
 
     def set_value(self, target: Editable, value: float) -> None:
         target.array[target.index] = value  # a view into the run's theta: the run itself changes
@@ -543,9 +543,9 @@ class Controller:
                 w = net.links[link]
                 return weight_index(net, link, j, i), f"w({w.receiver.units[j]} ← {w.sender.units[i]})"
             return bias_index(net, layer, j), f"b({net.layer(layer).units[j]})"
-        except ValueError:
-            self.say("Put the cursor on a weight or on a unit with a bias (or press G for the whole "
-                     "network).", "warning")
+        except ValueError as e:
+            self.say(f"Nothing to check here: {e}. Put the cursor on a weight or on a unit with a bias "
+                     "that trains (or press G for the whole network).", "warning")
             return None
 
     # The quiz: predict, then reveal

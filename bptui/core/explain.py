@@ -215,7 +215,7 @@ def explain_gradient(run: Run, p: Pass, param: Param, rows=slice(None), grad: np
     """dE/dw of a weight or bias, summed over the patterns of the pass ``p``.
 
     ``grad``: the gradient vector ``p`` left (default ``network.grad``, which holds the
-    last pass's); the result is taken from it. Raises ValueError for a frozen weight, or
+    last pass's); the result is taken from it. Raises ValueError for a frozen weight or bias, or
     when ``grad`` does not hold this pass's gradients into the layer (a step not yet
     through the layer's backward phase, or another pass's gradient).
     """
@@ -255,7 +255,7 @@ def explain_change(run: Run, param: Param, digits: int = DIGITS, limit: int = LI
     momentum x dw(t-1), with the weight after it (decay included) as a part.
 
     Raises ValueError when no change was kept (``run.keep_last_change`` was off, or no
-    change yet) or for a frozen weight.
+    change yet) or for a frozen weight or bias.
     """
     ch: Change | None = run.last_change
     if ch is None:
@@ -538,6 +538,8 @@ def _link(net: Network, param: Param) -> Link | None:
     if param.sender is None:
         if unit.b is None:
             raise ValueError(f"{param.layer} has no bias")
+        if unit.b_grad is None:
+            raise ValueError(f"the bias of {param.layer} is frozen: no gradient, no change")
         return None
     link = next((l for l in unit.incoming if l.sender.name == param.sender), None)
     if link is None:

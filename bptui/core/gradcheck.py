@@ -177,8 +177,10 @@ def bias_index(network: Network, layer: str, k: int) -> int:
     """The place in theta of the bias of unit k of ``layer``."""
     plan = network.layer(layer)
     _, biases = _places(network)
-    if plan.index not in biases:
+    if plan.b is None:
         raise ValueError(f"layer '{layer}' has no bias")
+    if plan.index not in biases:
+        raise ValueError(f"the bias of layer '{layer}' is frozen (bias_trainable = false): it has no gradient")
     return int(biases[plan.index][0, k])
 
 

@@ -52,11 +52,11 @@ def ledger_record(run: Run) -> dict:
         if unit.is_input:
             continue
         i = unit.index
-        has_bias = unit.b is not None
+        learns = unit.b_grad is not None  # no bias, or a frozen one: no gradient, no change
         layers[unit.name] = {
             "delta": _plain(p.delta[i]),
-            "bias_gradient": _plain(grad.biases[i][0]) if has_bias else None,
-            "bias_change": _plain(dw.biases[i][0]) if has_bias else None,
+            "bias_gradient": _plain(grad.biases[i][0]) if learns else None,
+            "bias_change": _plain(dw.biases[i][0]) if learns else None,
         }
     connections = [{
         "from": link.sender.name,

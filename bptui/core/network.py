@@ -6,7 +6,7 @@ Notation of Rumelhart, Hinton and Williams (1986):
     delta_j = dE/dnet_j                 dE/dw_ji = sum over patterns of delta_j a_i
 
 All weights and biases live in one vector ``theta`` (trainable ones first), and each
-connection's matrix ``w`` (receiving x sending) is a view into it. So the update rule is
+connection's matrix ``w`` (receiving x sending) and each layer's bias ``b`` is a view into it. So the update rule is
 three numpy calls whatever the shape of the network, and a gradient ``grad`` of the
 same layout lines up with it. Arrays are (..., patterns, units); leading axes, when a
 network is built with ``runs`` (or bound to stacked arrays, see ``bind``), stack
@@ -35,7 +35,8 @@ class LayerPlan:
     incoming: list[Link] = field(default_factory=list)
     outgoing: list[Link] = field(default_factory=list)
     b: np.ndarray | None = None  # bias, shaped (..., 1, units) to broadcast over patterns
-    b_grad: np.ndarray | None = None
+    b_grad: np.ndarray | None = None  # a view into grad; None when there is no bias or it is frozen
+    bias_trainable: bool = True
     columns: slice | None = None  # its columns of the inputs (input layers) or targets (outputs)
 
     @property
@@ -87,11 +88,14 @@ class Network:
         self.loss = scenario.training.loss
         order = _topological(scenario)
         self.layers = [LayerPlan(i, layer.name, layer.units, None if layer.activation is None
-                            else ACTIVATIONS[layer.activation]) for i, layer in enumerate(order)]
+                                 else ACTIVATIONS[layer.activation], bias_trainable=layer.bias_trainable)
+                       for i, layer in enumerate(order)]
         by_name = {plan.name: plan for plan in self.layers}
 
-        # Layout of theta: trainable weights, then biases, then frozen weights, each a
-        # (start, end) span, so that grad (the trainable part) lines up with theta's start.
+        # Layout of theta: trainable weights, trainable biases, then frozen weights and
+        # frozen biases, each a (start, end) span, so that grad (the trainable part) lines
+        # up with theta's start. Without frozen biases the layout is the one random starting
+        # weights have always been drawn in, so freezing nothing changes no seed's run.
         conns = list(scenario.connections)
         self._link_shapes = [(by_name[c.receiver].size, by_name[c.sender].size) for c in conns]
         self._link_spans: list[tuple[int, int]] = [(0, 0)] * len(conns)
@@ -107,12 +111,15 @@ class Network:
             if conn.trainable:
                 self._link_spans[i] = take(int(np.prod(self._link_shapes[i])))
         for plan, layer in zip(self.layers, order):
-            if layer.bias:
+            if layer.bias and layer.bias_trainable:
                 self._bias_spans[plan.index] = take(plan.size)
         self.n_trainable = size
         for i, conn in enumerate(conns):
             if not conn.trainable:
                 self._link_spans[i] = take(int(np.prod(self._link_shapes[i])))
+        for plan, layer in zip(self.layers, order):
+            if layer.bias and not layer.bias_trainable:
+                self._bias_spans[plan.index] = take(plan.size)
         self.size = size
 
         self.links: list[Link] = [Link(i, by_name[conn.sender], by_name[conn.receiver], conn.trainable)
@@ -145,7 +152,7 @@ class Network:
         for link in self.links:
             link.w, link.grad = weights[link.index], weight_grads.get(link.index)  # grad None: frozen
         for unit in self.layers:
-            unit.b, unit.b_grad = biases.get(unit.index), bias_grads.get(unit.index)
+            unit.b, unit.b_grad = biases.get(unit.index), bias_grads.get(unit.index)  # b_grad None: frozen
         # The views must share memory with theta and grad: a copy would silently not learn.
         assert all(np.shares_memory(link.w, theta) for link in self.links)
         assert all(np.shares_memory(u.b, theta) for u in self.layers if u.b is not None)
@@ -176,14 +183,15 @@ class Network:
     def views(self, vector: np.ndarray) -> Views:
         """Per-connection matrices (receiving x sending) and per-layer biases (1 x units)
         of a vector laid out like theta: theta itself, grad, or the last change dw. A
-        vector as long as grad holds only the trainable part."""
+        vector as long as grad holds only the trainable part: frozen weights and biases
+        are not among its views."""
         n = vector.shape[-1]
         weights = {}
         for i, (start, end) in enumerate(self._link_spans):
             if end <= n:
                 weights[i] = vector[..., start:end].reshape(vector.shape[:-1] + self._link_shapes[i])
         biases = {i: vector[..., start:end].reshape(vector.shape[:-1] + (1, end - start))
-                  for i, (start, end) in self._bias_spans.items()}
+                  for i, (start, end) in self._bias_spans.items() if end <= n}
         return Views(weights, biases)
 
     # The three phases of a step. ``train`` and the app call them in this order;

@@ -65,7 +65,9 @@ def inspect_report(run: Run) -> dict:
             "activation": plain(p.a[i]),
             "delta": plain(p.delta[i]),
             "bias": plain(unit.b[0]) if has_bias else None,
-            "bias_gradient": plain(unit.b_grad[0]) if has_bias else None,
+            # null for a frozen bias too, as a frozen connection's "gradient" is
+            "bias_gradient": plain(unit.b_grad[0]) if unit.b_grad is not None else None,
+            "bias_trainable": unit.bias_trainable if has_bias else None,
             # gradient x input (docs/blame.md): own part, its first-order effect on E
             # per pattern and summed, the signed share, and the real effect of removing it
             "own": plain(own_input(p, unit)),

@@ -65,6 +65,8 @@ def scenario_toml(run: Run, out_path: Path) -> str:
     net = run.network
     lines = [f"format = {FORMAT}", "", "[scenario]", f"title = {_string(s.title)}",
              f"summary = {_string(s.summary)}", f"story = {_string(s.story)}"]
+    if s.card:
+        lines.append(f"card = {_string(s.card)}")
     if s.lesson is not None:  # a saved exercise stays an exercise
         lines += ["", "[lesson]"]
         if s.lesson.goal:
@@ -78,6 +80,11 @@ def scenario_toml(run: Run, out_path: Path) -> str:
             lines.append(f"activation = {_string(layer.activation)}")
             bias = net.layer(layer.name).b
             lines.append(f"bias = {_row(bias[0])}" if bias is not None else "bias = false")
+            if bias is not None and not layer.bias_trainable:
+                lines.append("bias_trainable = false")
+        for key in ("too_high", "too_low"):
+            if getattr(layer, key) is not None:
+                lines.append(f"{key} = {_string(getattr(layer, key))}")
         if layer.grid is not None:
             lines.append(f"grid = [{layer.grid[0]}, {layer.grid[1]}]")
         if layer.features:

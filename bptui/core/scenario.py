@@ -58,6 +58,13 @@ class Layer:
     # Named properties of each unit (e.g. a person's generation), so the app can say which
     # property a hidden unit's incoming weights follow: what the unit came to mean.
     features: tuple[tuple[str, tuple[float, ...]], ...] = ()
+    # False: the bias keeps its value through training, like a frozen connection's
+    # weights, though a person may still set it by hand (a story's "what if").
+    bias_trainable: bool = True
+    # An output layer's words for an output above / below its target, in the story's
+    # terms ("too salty", "too bland"); None: the app says it plainly.
+    too_high: str | None = None
+    too_low: str | None = None
 
     @property
     def size(self) -> int:
@@ -153,6 +160,7 @@ class Scenario:
     path: Path | None = field(default=None, compare=False)
     lesson: Lesson | None = None
     reference: Reference | None = None
+    card: str = ""  # a few sentences for the first screen, ending with what to press
 
     def layer(self, name: str) -> Layer:
         return next(layer for layer in self.layers if layer.name == name)
@@ -172,9 +180,12 @@ class Scenario:
 REQUIRED = object()
 
 TOP_KEYS = ("format", "scenario", "layers", "connections", "data", "training", "lesson", "reference")
-SCENARIO_KEYS = ("title", "summary", "story")
-LAYER_KEYS = ("name", "units", "size", "activation", "bias", "grid", "features")
+SCENARIO_KEYS = ("title", "summary", "story", "card")
+LAYER_KEYS = ("name", "units", "size", "activation", "bias", "bias_trainable", "too_high", "too_low", "grid",
+              "features")
 MAX_FEATURES = 32  # named properties of one layer's units
+MAX_CARD = 400  # characters of a story card: what fits the first screen beside the network
+MAX_WORDS = 40  # characters of an output layer's too_high / too_low: drawn beside a unit
 CONNECTION_KEYS = ("from", "to", "weights", "trainable")
 DATA_KEYS = ("patterns", "inputs", "targets", "test", "file", "test_file")
 TRAINING_KEYS = (
@@ -359,6 +370,44 @@ def _drawing(r: _Reader, raw: dict, where: str, n: int):
     return grid, tuple(features)
 
 
+def _output_words(r: _Reader, raw: dict, where: str, name: str, sends_to: str | None):
+    """An output layer's ``too_high`` and ``too_low``: a few printable words each, since
+    the app draws them beside a unit on one line."""
+    words = []
+    for key in ("too_high", "too_low"):
+        at = _join(where, key)
+        if key not in raw:
+            words.append(None)
+            continue
+        if sends_to is not None:
+            r.bad(at, f"'{name}' is not an output layer (it connects to '{sends_to}'), so it has no {key}")
+            words.append(None)
+            continue
+        value = r.string(raw[key], at)
+        if value is not None and not value.strip():
+            r.bad(at, "is empty: give a few words, such as \"too salty\"")
+            value = None
+        elif value is not None and not value.isprintable():
+            r.bad(at, "must be printable text on one line, without line breaks or control characters")
+            value = None
+        elif value is not None and len(value) > MAX_WORDS:
+            r.bad(at, f"is {len(value):,} characters long; the limit is {MAX_WORDS} (a few words, drawn beside "
+                  "a unit)")
+            value = None
+        words.append(value)
+    return tuple(words)
+
+
+def _card(r: _Reader, meta: dict) -> str:
+    """The story card: a few sentences for the first screen (the story itself is ``story``)."""
+    card = r.get(meta, "card", "scenario", _Reader.string, default="")
+    if card is not None and len(card) > MAX_CARD:
+        r.bad("scenario.card", f"is {len(card):,} characters long; the limit is {MAX_CARD:,} (a few sentences "
+              "for the first screen: the rest goes in 'story')")
+        return ""
+    return card or ""
+
+
 def _join(where: str, key: str) -> str:
     return f"{where}.{key}" if where else key
 
@@ -466,12 +515,14 @@ def _check(r: _Reader, doc: dict, base: Path, path: Path | None) -> Scenario:
         raise _Bad  # the rest of the file means something else in another format
 
     title = summary = story = None
+    card = ""
     if "scenario" not in doc:
         r.bad("", "missing the [scenario] table (with at least a title)")
     elif (meta := r.table(doc["scenario"], "scenario", SCENARIO_KEYS)) is not None:
         title = r.get(meta, "title", "scenario", _Reader.string)
         summary = r.get(meta, "summary", "scenario", _Reader.string, default="")
         story = r.get(meta, "story", "scenario", _Reader.string, default="")
+        card = _card(r, meta)
 
     try:
         layers, connections = _check_network(r, doc)
@@ -498,7 +549,7 @@ def _check(r: _Reader, doc: dict, base: Path, path: Path | None) -> Scenario:
     if data is None:
         raise _Bad
     return Scenario(title, summary, story, tuple(layers), tuple(connections), data, training, path, lesson,
-                    reference)
+                    reference, card or "")
 
 
 def _check_network(r: _Reader, doc: dict) -> tuple[list[Layer], list[Connection]]:
@@ -604,14 +655,18 @@ def _check_network(r: _Reader, doc: dict) -> tuple[list[Layer], list[Connection]
         r.bad("layers", f"the layers have {total:,} units in all; the limit is {MAX_TOTAL_UNITS:,}")
         raise _Bad
 
-    # The rest of each layer: activation and bias, which depend on its place in the graph.
+    # The rest of each layer: activation, bias and output words, which depend on its place in the graph.
+    sends_to = {}  # layer -> the first layer it connects to, in file order
+    for a, b in pairs:
+        sends_to.setdefault(a, b)
     layers: list[Layer] = []
     for i, (raw, name) in enumerate(zip(layers_raw, sizes)):
         where = f"layers[{i + 1}]"
         n = sizes[name]
         units = tuple(named[name]) if name in named else tuple(f"{name}[{k}]" for k in range(n))
+        too_high, too_low = _output_words(r, raw, where, name, sends_to.get(name))
         if name not in receivers:
-            for key in ("activation", "bias"):
+            for key in ("activation", "bias", "bias_trainable"):
                 if key in raw:
                     r.bad(_join(where, key), f"'{name}' is an input layer (nothing connects to it), so it has no {key}")
             layers.append(Layer(name, units, None, False, None, *_drawing(r, raw, where, n)))
@@ -631,7 +686,12 @@ def _check_network(r: _Reader, doc: dict) -> tuple[list[Layer], list[Connection]
             else:
                 r.bad(_join(where, "bias"), f"must be true, false or a list of {n} starting biases, "
                       f"not {_kind(value)}")
-        layers.append(Layer(name, units, activation, bias, bias_values, *_drawing(r, raw, where, n)))
+        bias_trainable = r.get(raw, "bias_trainable", where, _Reader.boolean, default=True)
+        if "bias_trainable" in raw and not bias:
+            r.bad(_join(where, "bias_trainable"), f"layer '{name}' has no bias (bias = false), so there is "
+                  "nothing to freeze or train")
+        layers.append(Layer(name, units, activation, bias, bias_values, *_drawing(r, raw, where, n),
+                            bias_trainable=bias_trainable is not False, too_high=too_high, too_low=too_low))
 
     connections: list[Connection] = []
     for (sender, receiver), i in pairs.items():

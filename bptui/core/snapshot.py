@@ -34,8 +34,8 @@ class LayerState:
     net: np.ndarray | None
     delta: np.ndarray | None  # None: not computed in this step yet
     bias: np.ndarray | None
-    bias_grad: np.ndarray | None
-    bias_change: np.ndarray | None  # the last change of the bias
+    bias_grad: np.ndarray | None  # None: no bias, or a frozen one (bias_trainable = false)
+    bias_change: np.ndarray | None  # the last change of the bias (None when frozen, as for a link)
     share: np.ndarray | None  # signed first-order share (docs/blame.md), over the pass's patterns
     first_order: np.ndarray | None = None  # delta_j own_j per pattern (patterns x units)
     knockout: np.ndarray | None = None  # E - E without the unit's own part (when asked for)
@@ -169,7 +169,7 @@ def _take(run: Run, p: Pass | None, phase: str, rows, counterfactuals: bool) -> 
             a=_copy(p and p.a, i), net=_copy(p and p.net, i), delta=_copy(p and p.delta, i),
             bias=None if plan.b is None else plan.b[0].copy(),
             bias_grad=None if plan.b_grad is None else plan.b_grad[0].copy(),
-            bias_change=None if plan.b is None else change.biases[i][0].copy(),
+            bias_change=None if plan.b_grad is None else change.biases[i][0].copy(),
             share=shares.get(plan.name), first_order=terms.get(plan.name),
             knockout=None if knocked is None else knocked.get(plan.name),
             responsibility=None if resp is None else resp.values.get(plan.name),

@@ -6,12 +6,15 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
+
+from bptui.core.errors import printable
 
 DIALOG_CSS = """
 {name} {{
@@ -116,10 +119,11 @@ class QuizScreen(ModalScreen[str]):
         right, asked = self.score
         with Vertical() as box:
             box.border_title = f"quiz · {right} of {asked} right so far"
-            yield Static(f"The error of {self.patterns} is known. Before it travels back: which unit "
-                         "will carry the largest share of blame, its own part raising the error most (to "
-                         "first order)? Enter to answer, escape to skip.")
-            yield OptionList(*[Option(label, id=unit_id) for unit_id, label in self.units], id="quiz-units")
+            yield Static(Text(f"The error of {printable(self.patterns)} is known. Before it travels back: which "
+                              "unit will carry the largest share of blame, its own part raising the error most "
+                              "(to first order)? Enter to answer, escape to skip."))
+            yield OptionList(*[Option(Text(printable(label)), id=unit_id) for unit_id, label in self.units],
+                             id="quiz-units")
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         self.dismiss(event.option.id)
@@ -147,10 +151,10 @@ class EditScreen(ModalScreen[dict]):
 
     def compose(self) -> ComposeResult:
         with Vertical() as box:
-            box.border_title = self.title_
-            yield Static(self.text + " Enter to apply, escape to cancel.")
+            box.border_title = Text(printable(self.title_))  # unit names come from the file: no markup
+            yield Static(Text(printable(self.text) + " Enter to apply, escape to cancel."))
             for key, label, value, _, _ in self.fields:
-                yield Static(label, classes="edit-label")
+                yield Static(Text(printable(label)), classes="edit-label")
                 yield Input(repr(float(value)), id=f"edit-{key}", classes="edit-value")
             yield Static(id="edit-warning")
 
