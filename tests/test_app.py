@@ -206,6 +206,11 @@ async def test_every_action_is_in_the_command_palette(shipped):
 async def test_panels_are_one_key_away(shipped, key, panel):
     app = app_for(shipped)
     async with app.run_test(size=(80, 24)) as pilot:
+        # Before the first epoch the story card holds the plot's place; then the plot.
+        await pilot.pause()
+        assert app.query_one("#story-card").region.height > 0 and app.query_one(LossPlot).region.height == 0
+        await pilot.press("n")
+        await pilot.pause()
         assert app.query_one(LossPlot).display and app.query_one(LossPlot).region.height > 0
         await pilot.press(key)
         await pilot.pause()
@@ -219,6 +224,10 @@ async def test_panels_are_one_key_away(shipped, key, panel):
 async def test_large_terminals_show_more_at_once(shipped):
     app = app_for(shipped)
     async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        assert app.query_one("#story-card").region.height > 0
+        assert app.query_one("#blame").region.height > 0
+        await pilot.press("n")
         await pilot.pause()
         assert app.query_one(LossPlot).region.height > 0
         assert app.query_one("#blame").region.height > 0
@@ -347,6 +356,8 @@ async def test_the_network_shows_signed_shares_and_the_cursor_line_the_counterfa
     async with app.run_test(size=(80, 24)) as pilot:
         diagram = app.query_one(NetworkDiagram)
         await until(pilot, lambda: diagram.snapshot is not None)
+        await pilot.press("v")  # the layers view: a row per unit
+        await pilot.pause()
         rows = {line.lstrip(" ▸").split()[0]: line.rstrip() for line in diagram._text.plain.splitlines() if " δ" in line}
         assert rows["Priya"].endswith("-7.1%") and "▕│" in rows["Priya"]  # a sliver of credit, left
         assert rows["Sunita"].endswith("+72%") and "│█▌" in rows["Sunita"]
@@ -587,7 +598,7 @@ async def test_the_decision_map_explains_itself_for_other_networks(shipped):
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("m")
         await pilot.pause()
-        assert "for networks with two inputs" in app.query_one("#map").text
+        assert "for networks with two inputs" in words(app.query_one("#map"))
 
 
 async def test_the_decision_map_without_colour_uses_shades(shipped, monkeypatch):

@@ -141,6 +141,7 @@ class BptuiApp(App):
         Binding("space", "toggle_run", "Run/Pause", id="run"),
         Binding("n", "step_update", "Step", id="step"),
         Binding("full_stop", "step_phase", "Phase", id="phase", key_display="."),
+        Binding("v", "switch_view", "View", id="switch-view", show=False),
         Binding("r", "reset", "Reset", id="reset"),
         Binding("R", "new_seed", "New seed", id="new-seed", show=False),
         Binding("o", "open", "Open", id="open"),
@@ -176,6 +177,8 @@ class BptuiApp(App):
         "toggle_run": ("space", "Run / pause", "Train continuously, or pause"),
         "step_update": ("n", "One update", "One whole weight change: forward, loss, backward, update"),
         "step_phase": (".", "One phase", "One phase of a weight change: forward, loss, each backward layer, update"),
+        "switch_view": ("v", "Switch the network's view", "The network as a flow from inputs to outputs, or as "
+                        "layers with weight blocks"),
         "reset": ("r", "Reset", "Back to the same starting weights (same seed)"),
         "new_seed": ("R", "New seed", "Start again from new random starting weights"),
         "open": ("o", "Open a scenario", "The gallery of shipped scenarios, or a file"),
@@ -312,6 +315,7 @@ class BptuiApp(App):
         self.query_one("#story-text", Markdown).update(lesson_text(scenario) + (scenario.story or
                                                                                 "*This scenario has no story.*"))
         self.query_one(StoryCard).show(scenario)
+        self.query_one(NetworkView).reset()
         self.query_one(NetworkView).diagram.focus()
         self._apply_lesson()
         self._changed()
@@ -340,7 +344,8 @@ class BptuiApp(App):
             # What the diagram drew last (the last scenario's, while another loads); nothing
             # drawn yet: the cursor will start on the first output unit.
             item, drawn = network.diagram.selected, network.diagram.snapshot
-            wanted = item is None or drawn is None or (item.kind == "unit" and not drawn.layers[item.index].is_input)
+            wanted = network.diagram.shares and (item is None or drawn is None or
+                                                 (item.kind == "unit" and not drawn.layers[item.index].is_input))
         self.controller.wants_counterfactuals = wanted
         return wanted
 
@@ -460,6 +465,7 @@ class BptuiApp(App):
         # A class, not an inline display: the layout's own rules must still apply when shown.
         self.query_one("#network").set_class("network" in hide, "-hidden")
         self.query_one("#loss").set_class("loss" in hide, "-hidden")
+        self.query_one(NetworkView).hide_shares("blame" in hide)
         switcher = self.query_one("#aside", ContentSwitcher)
         if switcher.current in hide:
             shown = next((p for p in ("blame", "story", "hidden", "updates", "map", "explain", "ledger")
@@ -615,8 +621,8 @@ class BptuiApp(App):
 
     def action_help(self) -> None:
         keys = [(key, f"{title}: {text}") for key, title, text in self.ACTIONS.values()]
-        keys += [("arrows", "Move the cursor over units and weights; the line below the network "
-                            "gives the exact values"),
+        keys += [("arrows", "Move the cursor over units and weights (in the flow, left and right follow "
+                            "the arrows); the line below the network gives the exact values"),
                  ("tab", "Move between the network and the side panel (the arrows then scroll it)"),
                  ("ctrl+p", "The command palette: every action, and the themes")]
         self.push_screen(HelpScreen(keys))
@@ -680,6 +686,10 @@ class BptuiApp(App):
     @while_running
     def on_sweep_done(self, message: SweepDone) -> None:
         self.query_one(SweepPanel).show_result(message.result, message.title)
+
+    def action_switch_view(self) -> None:
+        self.query_one(NetworkView).toggle_view()
+        self._complete_counterfactuals()
 
     def action_log_scale(self) -> None:
         self.query_one(LossPlot).toggle_scale(self.snapshot)
@@ -746,6 +756,9 @@ def run_app(scenario: Scenario | None = None, seed: int | None = None) -> int:
         # COLUMNS and LINES, which it reads first, give it one to work with.
         os.environ.setdefault("COLUMNS", "80")
         os.environ.setdefault("LINES", "24")
-    BptuiApp(scenario, seed).run()
-    return 0
+    from bptui.app import terminal
+
+    # The terminal given back on a signal too; 1 after an internal error, 128 + N after signal N.
+    app = BptuiApp(scenario, seed)
+    return terminal.run(app, stop=app.controller.halt)
 

@@ -104,9 +104,16 @@ def palette(app) -> dict[str, str]:
             return fallback if name == "default" else name
         return value[:7] if value.startswith("#") else value
 
+    positive, negative = rich(theme.success, "green"), rich(theme.error, "red")
+    if getattr(app, "no_color", False):
+        # Without colour Textual greys each colour by its brightness: a dark red comes out
+        # dark grey on black, barely there. Both signs get the text's own colour instead;
+        # every value drawn in them carries its sign (+ or -, a bar's side) to tell them apart.
+        ink = app.theme_variables.get("foreground") or theme.foreground
+        positive = negative = rich(ink, "white" if theme.dark else "black")
     return {
-        "positive": rich(theme.success, "green"),
-        "negative": rich(theme.error, "red"),
+        "positive": positive,
+        "negative": negative,
         "accent": rich(theme.accent, "yellow"),
         "muted": "dim",
         "background": rich(theme.background, "black"),
@@ -166,3 +173,55 @@ def compact(x: float | None, width: int = 9) -> str:
     else:
         text = f"{x:+.1e}"
     return text.rjust(width)
+
+
+def signed(x: float | None, width: int = 8, digits: int = 4) -> str:
+    """A signed number in ``width`` characters that keeps two significant digits: +0.5000,
+    -0.0054, -3.2e-5 (where fixed notation would round it to a bare sign, -0.0000); 0
+    without a sign when it is exactly zero; '·' when there is none yet."""
+    if x is None:
+        return "·".rjust(width)
+    if not math.isfinite(x):
+        return number(x, width)
+    if x == 0:
+        return "0".rjust(width)
+    text = f"{x:+.{digits}f}"
+    if abs(x) < 10.0 ** (1 - digits) or len(text) > width:
+        # e-5, not e-05: a digit more for the mantissa (sign, digit, point and e take 4)
+        room = max(0, width - len(str(int(f"{x:e}".split("e")[1]))) - 4)
+        mantissa, exponent = f"{x:+.{room}e}".split("e")
+        if "." in mantissa:
+            mantissa = mantissa.rstrip("0").rstrip(".")
+        text = f"{mantissa}e{int(exponent)}"
+    return text.rjust(width)
+
+
+def short_labels(names, width: int) -> list[str]:
+    """Labels of at most ``width`` characters that tell units apart, for column headers:
+    the names when short enough; else the part that differs (hidden[3] -> 3, out1 -> 1);
+    else the first letters when they differ; else the unit's index."""
+    names = list(names)
+
+    def distinct(labels: list[str]) -> bool:
+        return all(0 < len(label) <= width for label in labels) and len(set(labels)) == len(labels)
+
+    if distinct(names):
+        return names
+    if len(names) > 1:
+        prefix = len(_common_prefix(names))
+        suffix = len(_common_prefix([name[prefix:][::-1] for name in names]))
+        middles = [name[prefix:len(name) - suffix] for name in names]
+        if distinct(middles):
+            return middles
+    firsts = [name[:width] for name in names]
+    if distinct(firsts):
+        return firsts
+    return [str(i)[-width:] for i in range(len(names))]
+
+
+def _common_prefix(names: list[str]) -> str:
+    first, last = min(names), max(names)
+    n = 0
+    while n < min(len(first), len(last)) and first[n] == last[n]:
+        n += 1
+    return first[:n]

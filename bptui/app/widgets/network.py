@@ -1,7 +1,11 @@
 """The network: every unit with its activation and blame, every weight by sign and size.
 
-Layers are drawn output first, as in the figures of the 1986 paper read top-down, so
-the blame travels down the screen during the backward pass. Under each layer, the
+Two views of it. The flow (widgets/flow.py, the default for networks that fit the
+panel) draws the layers as columns from the inputs on the left to the outputs on the
+right, so that a step's forward pass moves right and its blame moves left. The layers
+view, for networks too big for that, draws layers output first, as in the figures of
+the 1986 paper read top-down, so the blame travels down the screen during the backward
+pass. Under each layer, the
 weights into it form a small Hinton diagram (receiving units as rows, sending units
 as columns): the sign as + or -, the size as the height of a block. A cursor picks a
 unit or a weight; the line under the diagram gives its exact values.
@@ -9,6 +13,7 @@ unit or a weight; the line under the diagram gives its exact values.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from rich.text import Text
@@ -18,8 +23,11 @@ from textual.geometry import Region
 from textual.message import Message
 from textual.widgets import Static
 
-from bptui.app.glyphs import number, palette, percent, signed_bar, weight_cell
+from bptui.app.glyphs import number, palette, percent, short_labels, signed, signed_bar, weight_cell
+from bptui.app.widgets import flow
+from bptui.app.widgets.flow import changed
 from bptui.app.widgets.textview import TextView
+from bptui.core.errors import printable
 from bptui.core.snapshot import Snapshot
 from bptui.core.stepper import BACKWARD, FORWARD, LOSS, UPDATE
 
@@ -27,6 +35,7 @@ NAME_WIDTH = 10
 BAR_HALF = 2  # a share's bar: this many cells of credit, the centre line, this many of blame
 INDENT = NAME_WIDTH + 5  # where a row's weight cells start, each 3 columns wide ("+▆ ")
 MARGIN = 8  # lines and cells drawn beyond what the panel shows, for a scroll to land on
+DETAIL_LINES = 4  # the cursor line's most lines, under the diagram (#network-detail)
 
 
 @dataclass(frozen=True)
@@ -51,7 +60,15 @@ class Selection:
     i: int | None = None
 
 
+@functools.lru_cache(maxsize=64)
+def _labels(units: tuple[str, ...]) -> list[str]:
+    """A weight column's header: its sending unit told apart in 2 characters (cached: a
+    redraw of the digits would spend a tenth of a millisecond on its 64 pixels)."""
+    return short_labels([printable(unit) for unit in units], 2)
+
+
 def _short(name: str, width: int) -> str:
+    name = printable(name)  # a newline in a scenario's name must not break a row in two
     return name if len(name) <= width else name[: width - 1] + "…"
 
 
@@ -59,6 +76,9 @@ class NetworkDiagram(TextView, can_focus=True):
     """The drawing itself; it grows to fit and scrolls inside its panel."""
 
     DEFAULT_CSS = """
+    NetworkDiagram {
+        padding: 0 0 0 1;  /* the panel's scrollbar is the right margin: a column more for the flow */
+    }
     NetworkDiagram:focus {
         background-tint: $foreground 3%;
     }
@@ -82,11 +102,18 @@ class NetworkDiagram(TextView, can_focus=True):
         self.cursor = 0
         self.column = 0
         self.marked: int | None = None  # the line of the layer the current phase is about
+        self.flow: flow.Plan | None = None  # the flow's plan when drawn as a flow; None: the layers view
+        self.shares = True  # whether the shares of the blame are shown (a lesson may hide them)
+        self.spots: dict = {}  # the flow's places of units and weights (flow.Drawn.spots)
 
     def on_mount(self) -> None:
         # Only the weights in sight are drawn (see _in_sight): scrolling brings others in.
-        self.watch(self.parent, "scroll_y", self.redraw, init=False)
-        self.watch(self.parent, "scroll_x", self.redraw, init=False)
+        self.watch(self.parent, "scroll_y", self._scrolled, init=False)
+        self.watch(self.parent, "scroll_x", self._scrolled, init=False)
+
+    def _scrolled(self) -> None:
+        if self.flow is None:  # the flow draws all of itself: a small network
+            self.redraw()
 
     def redraw(self) -> None:
         if self.snapshot is not None:
@@ -123,10 +150,51 @@ class NetworkDiagram(TextView, can_focus=True):
 
     def action_column(self, step: int) -> None:
         item = self.selected
-        if item is None or item.kind != "weights":
+        if item is None:
+            return
+        if self.flow is not None:  # along the flow: sender, its weights, receiver
+            self._along(item, step)
+            return
+        if item.kind != "weights":
             return
         self.column = (self.column + step) % item.columns
         self._moved()
+
+    def _along(self, item: Item, step: int) -> None:
+        """In the flow, left and right go where the arrows go: from a unit to a weight into
+        it (left) or out of it (right), from a weight to the next one into the same unit,
+        and past the last (or the first) to the receiving (or sending) unit."""
+        s = self.snapshot
+        target: tuple[Item | None, int] = (None, 0)
+        if item.kind == "weights":
+            i = min(self.column, item.columns - 1) + step
+            if 0 <= i < item.columns:
+                target = (item, i)
+            else:
+                link = s.links[item.index]
+                name = link.receiver if step > 0 else link.sender
+                unit = item.row if step > 0 else min(self.column, item.columns - 1)
+                target = (self._find("unit", self._layer_index(name), unit), 0)
+        else:
+            name = s.layers[item.index].name
+            for ci, link in enumerate(s.links):
+                if step > 0 and link.sender == name:
+                    target = (self._find("weights", ci, 0), item.row)
+                    break
+                if step < 0 and link.receiver == name:
+                    target = (self._find("weights", ci, item.row), 0)
+                    break
+        found, column = target
+        if found is None:
+            return
+        self.cursor, self.column = self.items.index(found), column
+        self._moved()
+
+    def _find(self, kind: str, index: int, row: int) -> Item | None:
+        return next((item for item in self.items if (item.kind, item.index, item.row) == (kind, index, row)), None)
+
+    def _layer_index(self, name: str) -> int:
+        return next(i for i, layer in enumerate(self.snapshot.layers) if layer.name == name)
 
     def _moved(self) -> None:
         item = self.selected
@@ -137,8 +205,24 @@ class NetworkDiagram(TextView, can_focus=True):
         self.post_message(self.Selected())
 
     def scroll_visible_line(self, line: int) -> None:
+        if self.flow is not None:
+            spot = self.spots.get(self._cursor_key())
+            if spot is not None:
+                x, y, width = spot
+                if self.parent is not None:
+                    self.parent.scroll_to_region(Region(x, y, width + 1, 1), animate=False)
+            return
         x = INDENT + 3 * self.column if self.selected.kind == "weights" else 0
         self._scroll_to_lines(line, 1, x)
+
+    def _cursor_key(self) -> tuple | None:
+        """The cursor as a flow spot's key: ("unit", layer, k) or ("weight", link, j, i)."""
+        item = self.selected
+        if item is None:
+            return None
+        if item.kind == "unit":
+            return ("unit", item.index, item.row)
+        return ("weight", item.index, item.row, min(self.column, item.columns - 1))
 
     def _scroll_to_lines(self, line: int, height: int, x: int = 0) -> None:
         if self.parent is not None:
@@ -159,6 +243,8 @@ class NetworkDiagram(TextView, can_focus=True):
 
     def _draw(self) -> Text:
         s = self.snapshot
+        if s is not None and self.flow is not None:
+            return self._draw_flow(s)
         out = Text(no_wrap=True, overflow="crop")
         self.items = []
         if s is None:
@@ -195,8 +281,8 @@ class NetworkDiagram(TextView, can_focus=True):
                 if not layer.is_input:
                     d = None if layer.delta is None else float(layer.delta[self.pattern, k])
                     row.append(" δ")
-                    row.append(number(d, 8, 4), style=muted if d is None else positive if d >= 0 else negative)
-                    if layer.share is not None:
+                    row.append(signed(d, 8, 4), style=muted if d is None else positive if d >= 0 else negative)
+                    if layer.share is not None and self.shares:
                         share = float(layer.share[k])
                         row.append(" ")
                         row.append_text(signed_bar(share, BAR_HALF, positive, negative))
@@ -210,8 +296,8 @@ class NetworkDiagram(TextView, can_focus=True):
                 sender = s.layers[by_name[link.sender]]
                 title = f"  ▲ from {link.sender}" + (" (frozen)" if link.grad is None else "")
                 labels = Text()
-                for unit in sender.units:
-                    labels.append(unit[:2].ljust(3), style=muted)
+                for label in _labels(sender.units):
+                    labels.append(label.ljust(3), style=muted)
                 if len(title) >= INDENT:  # the labels go on a line of their own, over their columns
                     out.append(title + "\n", style=muted)
                     line += 1
@@ -247,6 +333,31 @@ class NetworkDiagram(TextView, can_focus=True):
         out.append(Text(f"block height: |w| up to {scale:.3g}", style=muted))
         return out
 
+    def _draw_flow(self, s: Snapshot) -> Text:
+        # The items in the layers view's order, so that the cursor stays on the same unit
+        # or weight when the view changes.
+        items = []
+        by_name = {layer.name: i for i, layer in enumerate(s.layers)}
+        for name in reversed(s.order):
+            li = by_name[name]
+            items += [("unit", li, k, 0) for k in range(len(s.layers[li].units))]
+            for ci, link in enumerate(s.links):
+                if link.receiver == name:
+                    n = len(s.layers[by_name[link.sender]].units)
+                    items += [("weights", ci, j, n) for j in range(len(s.layers[li].units))]
+        self.cursor = max(0, min(self.cursor, len(items) - 1))
+        self.items = [Item(kind, index, row, 0, columns) for kind, index, row, columns in items]
+        drawn = flow.draw(self.flow, s, self.pattern, palette(self.app), self._cursor_key(), self.shares)
+        self.spots, self.marked = drawn.spots, drawn.marked
+        self.items = [Item(item.kind, item.index, item.row, self._spot_line(item), item.columns)
+                      for item in self.items]
+        return drawn.text
+
+    def _spot_line(self, item: Item) -> int:
+        key = ("unit", item.index, item.row) if item.kind == "unit" else ("weight", item.index, item.row, 0)
+        spot = self.spots.get(key)
+        return 0 if spot is None else spot[1]
+
     def _is_cursor(self) -> bool:
         """Whether the item just appended is the one under the cursor."""
         return len(self.items) - 1 == self.cursor
@@ -259,7 +370,7 @@ class NetworkDiagram(TextView, can_focus=True):
             return "◀ error: blame starts here"
         if current == layer.name:
             return "◀ blame arrives"
-        if s.phase == UPDATE and not layer.is_input:
+        if s.phase == UPDATE and changed(s, layer):
             return "◀ weights changed"
         return ""
 
@@ -284,6 +395,10 @@ class NetworkView(Vertical):
     """
 
     _detail: Text | None = None
+    _chosen: str | None = None  # the view asked for with toggle_view; None: the one that fits
+    _planned: tuple | None = None  # what the flow's plan was made for
+    _plan: flow.Plan | None = None
+    _fits = False
 
     def compose(self):
         with ScrollableContainer(can_focus=False):
@@ -294,14 +409,78 @@ class NetworkView(Vertical):
     def diagram(self) -> NetworkDiagram:
         return self.query_one(NetworkDiagram)
 
+    @property
+    def view(self) -> str:
+        """The view drawn: "flow" or "layers"."""
+        return "layers" if self.diagram.flow is None else "flow"
+
     def show(self, snapshot: Snapshot, pattern: int) -> None:
+        self._arrange(snapshot)
         self.diagram.show(snapshot, pattern)
         title = f"network · pattern {snapshot.patterns[pattern]} ({pattern + 1}/{len(snapshot.patterns)})"
         if title != self.border_title:  # setting it, even to the same text, repaints the panel
             self.border_title = title
         self.describe()
 
+    def toggle_view(self) -> None:
+        """From the flow to the layers view, or back; the cursor stays where it was."""
+        self._chosen = "layers" if self.view == "flow" else "flow"
+        self._refresh_view()
+
+    def reset(self) -> None:
+        """Back to the start, for another scenario: the cursor on the first output unit, the
+        drawing scrolled home, and the view the one that fits."""
+        diagram = self.diagram
+        diagram.cursor = diagram.column = 0
+        self._chosen = None
+        self._planned = None
+        self.query_one(ScrollableContainer).scroll_home(animate=False, immediate=True)
+        if diagram.snapshot is not None:
+            self._refresh_view()
+
+    def hide_shares(self, hidden: bool) -> None:
+        """Draw no share of the blame, in either view nor on the cursor line: a lesson that
+        hides the blame panel asks the reader to find the blame."""
+        if self.diagram.shares == (not hidden):
+            return
+        self.diagram.shares = not hidden
+        self._planned = None  # a card without its share line is narrower
+        if self.diagram.snapshot is not None:
+            self._refresh_view()
+
+    def _refresh_view(self) -> None:
+        diagram = self.diagram
+        self._arrange(diagram.snapshot)
+        diagram.redraw()
+        if diagram.items:
+            diagram.scroll_visible_line(diagram.selected.line)
+        self.describe()
+
+    def _room(self) -> tuple[int, int]:
+        """The width and height the flow may take without scrolling: the panel less the
+        diagram's padding, a scrollbar and the tallest cursor line, so the choice does not
+        change as the cursor moves. Before the first layout, the panel's size at 80 x 24."""
+        width, height = self.size
+        if not width or not height:
+            width, height = 46, 20
+        return width - 2, height - DETAIL_LINES
+
+    def _arrange(self, s: Snapshot | None) -> None:
+        """The flow's plan for this network and this panel, and whether to draw it."""
+        if s is None:
+            return
+        width, height = self._room()
+        key = (tuple((layer.name, len(layer.units), layer.is_input) for layer in s.layers),
+               tuple((link.sender, link.receiver) for link in s.links), id(s.scenario),
+               width, height, self.diagram.shares)
+        if key != self._planned:
+            self._planned = key
+            self._plan, self._fits = flow.plan(s, width, height, self.diagram.shares, slack=DETAIL_LINES)
+        wanted = self._fits if self._chosen is None else self._chosen == "flow"
+        self.diagram.flow = self._plan if wanted else None
+
     def on_resize(self) -> None:
+        self._arrange(self.diagram.snapshot)
         self.diagram.redraw()  # what is in sight changed
 
     def on_network_diagram_selected(self, message: NetworkDiagram.Selected) -> None:
@@ -335,13 +514,13 @@ def describe(diagram: NetworkDiagram) -> Text:
                     parts.append(f"dE/db {float(layer.bias_grad[k]):+.5g}")
                 if layer.bias_change is not None:
                     parts.append(f"last Δb {float(layer.bias_change[k]):+.5g}")
-            if layer.share is not None:
+            if layer.share is not None and diagram.shares:
                 share = float(layer.share[k])
                 word = " blame" if share > 0 else " credit" if share < 0 else ""
                 parts.append(f"share {percent(share, 1)}{word}")
-            if layer.knockout is not None:
+            if layer.knockout is not None and diagram.shares:  # the blame panel's numbers, too
                 parts.append(f"knock-out {float(layer.knockout[k]):+.5g}")
-            if layer.responsibility is not None:
+            if layer.responsibility is not None and diagram.shares:
                 error = "" if layer.responsibility_error is None else f" ± {float(layer.responsibility_error[k]):.2g}"
                 parts.append(f"responsibility {float(layer.responsibility[k]):+.5g}{error}")
         return Text("  ".join(parts))

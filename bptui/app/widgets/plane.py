@@ -44,11 +44,12 @@ class PlaneDrawer:
         out = Text(no_wrap=True, overflow="crop")
         plane = self.plane(snapshot)
         if plane is None:
-            out.append("The decision map is for networks with two inputs, so that every input is a "
-                       "point of the plane; this one has another number.", style=colors["muted"])
+            note = ("The decision map is for networks with two inputs, so that every input is a "
+                    "point of the plane; this one has another number.")
+            out.append("\n".join(textwrap.wrap(note, max(width, 8))), style=colors["muted"])
             return out
         across = 2 if width >= 2 * 16 + GAP else 1
-        columns = max(8, min(MAX_COLUMNS, (width - GAP * (across - 1)) // across))
+        columns = max(4, min(MAX_COLUMNS, (width - GAP * (across - 1)) // across))  # 4: a map still
         rows = columns // 2  # two points a cell: square
         m = plane.map(snapshot.theta, columns, 2 * rows)
         maps = [(layer.name, unit, m.a[layer.name][:, :, k])
@@ -76,7 +77,7 @@ class PlaneDrawer:
                   "colour: activation from 0 (dark) to 1 (bright); digits: the patterns' targets"
                   if colour else "shade: activation from 0 (blank) to 1 (full block); digits: targets"]
         for line in legend:
-            out.append("\n".join(textwrap.wrap(line, max(width, 16))) + "\n", style=colors["muted"])
+            out.append("\n".join(textwrap.wrap(line, max(width, 8))) + "\n", style=colors["muted"])
         return out
 
 

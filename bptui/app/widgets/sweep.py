@@ -8,7 +8,8 @@ from rich.text import Text
 from textual.containers import ScrollableContainer
 
 from bptui.app.widgets.textview import TextView
-from bptui.core.sweep import SweepResult, histogram
+from bptui.core.plots import histogram
+from bptui.core.sweep import SweepResult
 
 
 class SweepPanel(ScrollableContainer):

@@ -113,6 +113,8 @@ class TextPanel(ScrollableContainer):
     def show(self, snapshot: Snapshot) -> None:
         self._snapshot = snapshot
         self._width = self.size.width
+        # The text's columns: the panel's, less the scrollbar's gutter (1) and TextView's
+        # padding (2); a drawing lays itself out for them. 16 until the panel has a size.
         self.query_one(TextView).set_text(self._draw(snapshot, palette(self.app), max(self.size.width - 3, 16)))
 
     def on_resize(self) -> None:
