@@ -44,6 +44,18 @@ QUICK = {"engine_runs": 1, "engine_rounds": 5, "round_seconds": 0.1, "sweep_roun
 APP_SESSIONS = (("xor", "80x24"), ("xor", "120x40"), ("digits", "80x24"))
 NETWORK_ORDER = ("xor", "random", "digits", "wide")
 SECTIONS = ("engine", "sweep", "app", "long")
+# The budgets (issue 13): a missed one is reported, not failed.
+SWEEP_TARGET = 15  # the sweep against single runs, at least (x)
+FIRST_FRAME_TARGET = 0.5  # seconds, at most
+PAUSED_TARGET = 1000  # bytes a second while paused, at most
+TRAINING_TARGET = 10_000  # bytes a second while training at 80x24, at most ...
+LARGE_TRAINING_TARGET = 40_000  # ... and in a larger window
+KEY_TARGET = 0.050  # seconds, key to screen while training, median at most
+
+
+def training_target(name: str) -> int:
+    """The output budget while training of a session ("xor 80x24"): 80x24 is the budget's window."""
+    return TRAINING_TARGET if name.endswith(" 80x24") else LARGE_TRAINING_TARGET
 
 
 # --- running ---------------------------------------------------------------------------
@@ -372,7 +384,7 @@ def sweep_why(model: dict) -> list[str]:
         f"run them all) and {model['mean_runs']} runs are in it on average, so the ratio is "
         f"c1 R / (f + s R) = {model['predicted_ratio']}x predicted (what the model leaves out, building the "
         "stack and shrinking it as runs stop, is the rest). Were a run in the stack free (s = 0), the "
-        f"ratio would be {model['ceiling_ratio']}x; 20x needs s at most {model['per_run_us_for_20x']} us.",
+        f"ratio would be {model['ceiling_ratio']}x; 20x would need s at most {model['per_run_us_for_20x']} us.",
         "",
         "Most of s is the matrix products. numpy multiplies a stack run by run, one BLAS call per run "
         "for each of an epoch's five products: about 0.16 of the 0.28 us (timed product by product at 100 "
@@ -388,8 +400,9 @@ def sweep_why(model: dict) -> list[str]:
         "(runs innermost, so that the per-run work inside the elementwise calls also shrinks, and the "
         "input products one call), for a ratio the model puts at 19x to 21x; we judged that not worth "
         "keeping two passes bit for bit alike. Or the sweep could give up being bit for bit the single "
-        "runs, or single runs could be made slower. The target was met, 20.8x, before single runs took "
-        "the sweep's pass and became 25% faster.",
+        "runs, or single runs could be made slower. The target was 20x, and met (20.8x), before single "
+        "runs took the sweep's pass and became 25% faster; it is now 15x (issue 13): keeping every sweep "
+        "bit for bit the single runs matters more than the last 3x.",
         ""]
 
 
@@ -398,11 +411,11 @@ def sweep_section(sweep: dict) -> list[str]:
     r = sweep["result"]
     if r is None:
         return lines + ["*Not measured in this run: bench_sweep.py failed (see the run's output).*", ""]
-    met = r["ratio"] >= 20
+    met = r["ratio"] >= SWEEP_TARGET
     lines += [f"{r['seeds']} seeds of `{r['scenario']}`, {r['net_epochs']:,} net-epochs, {r['converged']} converged; "
               f"medians of {r['rounds']} interleaved rounds (load average {sweep['load_before']} before, "
               f"{sweep['load_after']} after):", "",
-              "| sweep | one by one | ratio | at least 20x |", "|---|---|---|---|",
+              f"| sweep | one by one | ratio | at least {SWEEP_TARGET}x |", "|---|---|---|---|",
               f"| {r['sweep_seconds']:.2f} s ({r['sweep_net_epochs_per_s']:,} net-epochs/s) | "
               f"{r['single_seconds']:.2f} s ({r['single_net_epochs_per_s']:,} net-epochs/s) | "
               f"{with_range(r['ratio'], (r.get('ratio_min', r['ratio']), r.get('ratio_max', r['ratio'])), 1, 'x')} | "
@@ -425,11 +438,25 @@ the epoch on its status line over 4 s, against a fresh headless process running
 rounds."""
 
 APP_WHY = """\
-Training runs in a thread worker that posts snapshots; the text panels redraw at most 5
-times a second and the loss plot at most twice, and each text panel repaints only the
-lines that changed (`bptui/app/widgets/textview.py`). The first version sent 35 KB/s at
-80x24 and 58 KB/s at 120x40 while training; what remains is mostly the loss plot, which
-plotext redraws whole.
+Training runs in a thread worker that posts snapshots; the text panels redraw at most 4
+times a second and the loss plot once, each text panel repaints only the lines that
+changed (`bptui/app/widgets/textview.py`), and the loss plot and the status line only the
+cells that changed (`bptui/app/widgets/cells.py`). Textual sends a dirty region of a line
+from the widget's left edge on that line to the region's right end, each cell with its
+whole style: about 9 bytes a cell in 256 colours. The first version sent 35 KB/s at 80x24
+and 58 KB/s at 120x40 while training; before issue 13, 13.6 KB/s at 80x24, mostly the
+loss plot, which was repainted whole (about 3 KB each time). What is sent now is mostly
+the numbers that change at every redraw while training (2026-12-03, XOR at 80x24): the
+flow's weights, activations and deltas (about 1.7 KB a redraw), the cursor's line under
+the network (0.5 KB) and the status line's epoch and loss (0.15 KB); the loss plot sends
+its axis's last epoch and, as the axis rescales, the cells of the curve's steep start
+(0.4 to 2.3 KB a redraw). The status line's epochs/s has two significant digits, so it
+is not sent again at every redraw.
+
+**First frame.** The app runs from compiled bytecode, as installed; bptui's own modules
+compiled anew would add about 0.1 s. Most of the first frame is importing Python, NumPy
+and Textual and Textual's styling of the widgets; plotext is imported only for the first
+curve, as the story card holds the plot's place until the first epoch.
 
 **Training speed in the app.** The worker trains in chunks and posts a snapshot after
 each, with ledger lines for the last update. Against headless training it also copies
@@ -480,18 +507,21 @@ def app_section(app: dict, cfg: dict) -> tuple[list[str], dict]:
     def row(label, cells, target):
         lines.append(f"| {label} | " + " | ".join(cells) + f" | {target} |")
 
-    row("first frame after the command", [with_range(*nums[n]["first_frame_s"], 2, " s") for n in names], "1 s")
-    row("output while paused", [with_range(*nums[n]["paused_Bps"], 0, " B/s") for n in names], "1 KB/s")
+    row("first frame after the command", [with_range(*nums[n]["first_frame_s"], 2, " s") for n in names],
+        f"{FIRST_FRAME_TARGET:g} s")
+    row("output while paused", [with_range(*nums[n]["paused_Bps"], 0, " B/s") for n in names],
+        f"{PAUSED_TARGET / 1000:g} KB/s")
     row("output while training", [with_range(nums[n]["training_Bps"][0] / 1000,
                                              tuple(x / 1000 for x in nums[n]["training_Bps"][1]), 1, " KB/s")
-                                  for n in names], "40 KB/s")
+                                  for n in names],
+        f"{TRAINING_TARGET / 1000:g} KB/s at 80x24, {LARGE_TRAINING_TARGET / 1000:g} KB/s larger")
     row("CPU while training (of one core)", [with_range(*nums[n]["training_cpu"], 2) for n in names], "")
     row("... of it the interface thread", [with_range(*nums[n]["training_cpu_ui_thread"], 2) for n in names], "")
     row("key to screen while training, median (range)",
         [f"{fmt(nums[n]['keys'][0] * 1000 if nums[n]['keys'][0] is not None else None, 0)} ms "
          f"({fmt(nums[n]['keys'][1][0] * 1000, 0)} to {fmt(nums[n]['keys'][1][1] * 1000, 0)} ms, "
          f"{nums[n]['keys'][3]} keys{', ' + str(nums[n]['keys'][2]) + ' unanswered' if nums[n]['keys'][2] else ''})"
-         if nums[n]["keys"][1] else "n/a" for n in names], "100 ms")
+         if nums[n]["keys"][1] else "n/a" for n in names], f"{KEY_TARGET * 1000:g} ms")
     row("... opening the updates panel (`u`)",
         [f"{fmt(nums[n]['slow_keys'][0] * 1000, 0)} ms ({fmt(nums[n]['slow_keys'][1][0] * 1000, 0)} to "
          f"{fmt(nums[n]['slow_keys'][1][1] * 1000, 0)} ms)" if nums[n]["slow_keys"][1] else "n/a" for n in names],
@@ -556,9 +586,9 @@ def render(data: dict, cfg: dict, quick: bool, seconds: float) -> tuple[str, boo
         body += sweep_section(data["sweep"])
         r = data["sweep"]["result"]
         if r is not None:
-            targets.append((f"sweep against single runs, {r['seeds']} XOR seeds: at least 20x",
+            targets.append((f"sweep against single runs, {r['seeds']} XOR seeds: at least {SWEEP_TARGET}x",
                             with_range(r["ratio"], (r.get("ratio_min", r["ratio"]), r.get("ratio_max", r["ratio"])), 1,
-                                       "x"), r["ratio"] >= 20))
+                                       "x"), r["ratio"] >= SWEEP_TARGET))
     if "app" in data:
         app_lines, nums = app_section(data["app"], cfg)
         body += app_lines
@@ -566,15 +596,17 @@ def render(data: dict, cfg: dict, quick: bool, seconds: float) -> tuple[str, boo
             if not n:
                 continue
             if name.startswith("xor"):
-                targets.append((f"app {name}: first frame at most 1 s", with_range(*n["first_frame_s"], 2, " s"),
-                                n["first_frame_s"][1][1] <= 1.0))
-                targets.append((f"app {name}: at most 1 KB/s paused, 40 KB/s training",
+                targets.append((f"app {name}: first frame at most {FIRST_FRAME_TARGET:g} s",
+                                with_range(*n["first_frame_s"], 2, " s"), n["first_frame_s"][1][1] <= FIRST_FRAME_TARGET))
+                budget = training_target(name)
+                targets.append((f"app {name}: at most {PAUSED_TARGET / 1000:g} KB/s paused, {budget / 1000:g} KB/s "
+                                "training",
                                 f"{fmt(n['paused_Bps'][0], 0)} B/s, {fmt(n['training_Bps'][0] / 1000, 1)} KB/s",
-                                n["paused_Bps"][1][1] <= 1000 and n["training_Bps"][1][1] <= 40000))
+                                n["paused_Bps"][1][1] <= PAUSED_TARGET and n["training_Bps"][1][1] <= budget))
             if n["keys"][0] is not None:
-                targets.append((f"app {name}: key to screen while training, median at most 100 ms",
+                targets.append((f"app {name}: key to screen while training, median at most {KEY_TARGET * 1000:g} ms",
                                 f"{n['keys'][0] * 1000:.0f} ms ({n['keys'][1][0] * 1000:.0f} to "
-                                f"{n['keys'][1][1] * 1000:.0f} ms)", n["keys"][0] <= 0.1 and not n["keys"][2]))
+                                f"{n['keys'][1][1] * 1000:.0f} ms)", n["keys"][0] <= KEY_TARGET and not n["keys"][2]))
             if n["rate"][0] is not None:
                 targets.append((f"app {name}: epochs/s at least half of headless",
                                 with_range(n["rate"][0], n["rate"][1]), n["rate"][0] >= 0.5))

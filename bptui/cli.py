@@ -1,6 +1,6 @@
 """The command line: ``bptui list | check | inspect | train | sweep | serve``, thin over bptui.core.
 
-Exit codes (SPEC section 2): 0 success, 2 bad input, 1 a bug. Bad input is reported
+Exit codes (docs/errors.md): 0 success, 2 bad input, 1 a bug. Bad input is reported
 as ``bptui: PATH:LINE: what is wrong``, one line per problem, never as a traceback.
 """
 
@@ -12,23 +12,30 @@ import ipaddress
 import json
 import math
 import shlex
+import signal
 import socket
 import sys
+import threading
 import time
 import traceback
+from contextlib import contextmanager
 from pathlib import Path
 
 from bptui import __version__
 from bptui.core import catalog
-from bptui.core.errors import InputError, Problem, printable
+from bptui.core.atomic import NotSaved, check_target
+from bptui.core.errors import PATH_EXCERPT, InputError, Problem, excerpt, printable, printable_lines
+from bptui.core.health import run_warnings
 from bptui.core.ledger import Trace
+from bptui.core.plots import histogram
 from bptui.core.report import (classifier, dumps, final_loss, inspect_report, pattern_results,
                                train_report)
-from bptui.core.save import scenario_toml, write_atomic
+from bptui.core.save import save_scenario, size_problem
 from bptui.core.scenario import MAX_EPOCHS, MAX_SEED, load_scenario
-from bptui.core.sweep import Sweep, histogram
+from bptui.core.sweep import Sweep
 from bptui.core.training import CONVERGED, DIVERGED, Run
-from bptui.text import PATTERNS_LISTED, accuracy_lines, confusion_lines, inspect_text, pattern_lines
+from bptui.text import (PATTERNS_LISTED, accuracy_lines, confusion_lines, inspect_text, pattern_lines,
+                        warning_lines)
 
 COMMANDS = ("list", "check", "inspect", "train", "sweep", "serve")
 
@@ -51,21 +58,35 @@ def _whole(low: int, high: int):
     return parse
 
 
+SCENARIO = "a scenario file, or the name of a built-in one (xor; 'bptui list' names them all)"
+APP = ("bptui [PATH] opens the app on a scenario: PATH is a scenario file or the name of a built-in "
+       "one, as in 'bptui xor' ('bptui list' names them all); 'bptui' alone opens the gallery to "
+       "choose one.")
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="bptui", description="Watch backpropagation happen.")
+    parser = _Parser(prog="bptui", usage="%(prog)s [PATH] [--seed S]\n       %(prog)s COMMAND ...",
+                     description=f"Watch backpropagation happen. {APP} The commands below work "
+                                 "without the app.")
     parser.add_argument("--version", action="version", version=f"bptui {__version__}")
-    sub = parser.add_subparsers(dest="command", parser_class=_Parser)
+    sub = parser.add_subparsers(dest="command", parser_class=_Parser, prog="bptui")
     sub.add_parser("list", help="list the built-in scenarios")
     check = sub.add_parser("check", help="validate scenario files")
-    check.add_argument("paths", nargs="+", metavar="PATH")
+    check.add_argument("paths", nargs="+", metavar="PATH", help=SCENARIO)
     inspect = sub.add_parser("inspect", help="one forward and backward pass at the starting weights")
-    inspect.add_argument("path", metavar="PATH")
-    inspect.add_argument("--json", action="store_true", help="print JSON (SPEC section 5)")
+    inspect.add_argument("path", metavar="PATH", help=SCENARIO)
+    inspect.add_argument("--json", action="store_true",
+                         help="print every number as JSON: the loss, and per layer and connection the "
+                              "pass's values (net, activation, delta, share, gradients; docs/blame.md "
+                              "defines the blame numbers)")
     train = sub.add_parser("train", help="train headless")
-    train.add_argument("path", metavar="PATH")
+    train.add_argument("path", metavar="PATH", help=SCENARIO)
     train.add_argument("--epochs", type=_whole(0, MAX_EPOCHS), help="the most epochs to run")
     train.add_argument("--seed", type=_whole(0, MAX_SEED), help="seed for the starting weights")
-    train.add_argument("--json", action="store_true", help="print JSON (SPEC section 5)")
+    train.add_argument("--json", action="store_true",
+                       help="print JSON: status (converged, max_epochs or diverged), epochs, the loss "
+                            "of every epoch, final_loss, the final weights and each pattern's output "
+                            "(docs/errors.md tells the outcomes)")
     train.add_argument("--patterns", action="store_true",
                        help=f"list every pattern with its output and target (without it: the first "
                             f"{PATTERNS_LISTED}; for a classifier with more, none; --json lists all)")
@@ -74,12 +95,17 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--trace", metavar="FILE.jsonl", type=Path,
                        help="also write every weight change as a line of JSON (docs/trace.md)")
     sweep = sub.add_parser("sweep", help="train many seeds at once: how often, how fast it learns")
-    sweep.add_argument("path", metavar="PATH")
-    sweep.add_argument("--seeds", type=_whole(1, 100_000), required=True, help="how many seeds (from the file's seed on)")
+    sweep.add_argument("path", metavar="PATH", help=SCENARIO)
+    sweep.add_argument("--seeds", type=_whole(1, 100_000), required=True,
+                       help="how many seeds (from --seed on, else from the file's seed)")
+    # The range train --seed takes: without this option, argparse read --seed as --seeds.
+    sweep.add_argument("--seed", type=_whole(0, MAX_SEED), help="the first seed (default: the file's seed)")
     sweep.add_argument("--epochs", type=_whole(0, MAX_EPOCHS), help="the most epochs each run takes")
-    sweep.add_argument("--json", action="store_true", help="print JSON (SPEC section 2)")
+    sweep.add_argument("--json", action="store_true",
+                       help="print JSON: seeds, max_epochs, each seed's epochs to converge (null: it "
+                            "did not) and how many converged")
     serve = sub.add_parser("serve", help="the app in a web browser (needs the optional extra 'serve')")
-    serve.add_argument("path", nargs="?", metavar="PATH", help="a scenario file or built-in name (default: the gallery)")
+    serve.add_argument("path", nargs="?", metavar="PATH", help=f"{SCENARIO} (default: the gallery)")
     serve.add_argument("--host", default="127.0.0.1",
                        help="the address to listen on (default 127.0.0.1: this machine only)")
     serve.add_argument("--port", type=_whole(1, 65535), default=8000, help="the port to listen on (default 8000)")
@@ -94,7 +120,7 @@ def cmd_list(args) -> int:
     summaries = catalog.summaries()
     width = max(len(name) for name in summaries)
     for name, summary in summaries.items():
-        print(f"{name:<{width}}  {summary}")
+        print(f"{printable(name):<{width}}  {printable(summary)}")
     return 0
 
 
@@ -103,7 +129,7 @@ def cmd_check(args) -> int:
     for name in args.paths:
         try:
             _load(name)
-            print(f"ok: {name}")
+            print(f"ok: {printable(name)}")
         except InputError as e:
             for line in e.lines():
                 print(line, file=sys.stderr)
@@ -156,24 +182,33 @@ def cmd_train(args) -> int:
     scenario = _load(args.path)
     run = Run(scenario, seed=args.seed, max_epochs=args.epochs)
     progress = _Progress(run.max_epochs) if sys.stderr.isatty() else None
-    if args.trace is None:
-        run.train(on_epoch=progress)
-    else:
-        run.keep_last_change = True
+    if args.save_as is not None:  # a path bptui will not write, or a network too big to save, costs no training
         try:
-            with Trace(args.trace) as trace:  # opened first: a bad path costs no training
-                run.train(on_epoch=progress, on_change=trace.write)
+            check_target(args.save_as)
+            problem = size_problem(run)  # builds the file's text: after the quick check
+            if problem is not None:
+                raise NotSaved(problem)
         except OSError as e:
-            raise InputError(str(args.trace), [Problem(f"cannot write: {e.strerror or e}")]) from None
-    if args.save_as is not None:
-        if run.status == DIVERGED:
-            print(f"bptui: {args.save_as}: not written: the run diverged, so its weights are not "
-                  f"finite numbers", file=sys.stderr)
+            raise _not_written(args.save_as, e) from None
+    with _sigterm_cleans_up():
+        if args.trace is None:
+            run.train(on_epoch=progress)
         else:
+            run.keep_last_change = True
             try:
-                write_atomic(args.save_as, scenario_toml(run, args.save_as))
+                with Trace(args.trace) as trace:  # opened first: a bad path costs no training
+                    run.train(on_epoch=progress, on_change=trace.write)
             except OSError as e:
-                raise InputError(str(args.save_as), [Problem(f"cannot write: {e.strerror or e}")]) from None
+                raise _not_written(args.trace, e) from None
+        if args.save_as is not None:
+            if run.status == DIVERGED:
+                print(f"bptui: {excerpt(str(args.save_as), PATH_EXCERPT)}: not written: the run diverged, so its "
+                      f"weights are not finite numbers", file=sys.stderr)
+            else:
+                try:
+                    save_scenario(run, args.save_as)
+                except OSError as e:
+                    raise _not_written(args.save_as, e) from None
     if args.json:
         print(dumps(train_report(run)))
         return 0
@@ -203,14 +238,45 @@ def cmd_train(args) -> int:
     if len(listed) < len(patterns):
         what = f"{len(patterns) - len(listed):,} more" if listed else f"the {len(patterns):,}"
         print(f"  ({what} patterns not listed: --patterns lists every one)")
+    warnings = warning_lines(run_warnings(run))
+    if warnings:
+        print("\n".join(warnings))
     if args.save_as is not None and run.status != DIVERGED:
-        print(f"saved: {args.save_as}")
+        print(f"saved: {excerpt(str(args.save_as), PATH_EXCERPT)}")
     return 0
+
+
+def _not_written(path, error: OSError) -> InputError:
+    """A file train could not write: why bptui refused it (NotSaved), or the system's reason."""
+    reason = error.strerror if isinstance(error, NotSaved) else f"cannot write: {error.strerror or error}"
+    return InputError(str(path), [Problem(reason)])
+
+
+@contextmanager
+def _sigterm_cleans_up():
+    """SIGTERM (``kill``, a closing session) ends training with its usual exit code (143),
+    but through the code that removes a half-written file's temporary file, instead of on the spot."""
+    if threading.current_thread() is not threading.main_thread():  # only the main thread takes signals
+        yield
+        return
+
+    def interrupt(signum, frame):
+        raise SystemExit(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def cmd_sweep(args) -> int:
     scenario = _load(args.path)
-    first = scenario.training.seed
+    first = scenario.training.seed if args.seed is None else args.seed
+    if first > MAX_SEED - (args.seeds - 1):  # every seed of the sweep one that train --seed takes
+        raise InputError("sweep", [Problem(f"seeds {first} to {first + args.seeds - 1} go past the largest "
+                                           f"seed, {MAX_SEED}: start at {MAX_SEED - args.seeds + 1} or lower "
+                                           f"with --seed")])
     try:
         sweep = Sweep(scenario, list(range(first, first + args.seeds)), max_epochs=args.epochs)
     except ValueError as e:  # too many runs to hold in memory
@@ -222,10 +288,10 @@ def cmd_sweep(args) -> int:
     if args.json:
         print(json.dumps(result.report()))
         return 0
-    print("\n".join(result.summary(scenario.title)))
+    print("\n".join(result.summary(printable(scenario.title))))
     epochs = [e for e in result.epochs if e is not None]
     if epochs:
-        print(histogram(epochs, color=sys.stdout.isatty()))
+        print(histogram(epochs))
     return 0
 
 
@@ -237,21 +303,21 @@ def cmd_serve(args) -> int:
     if args.path:
         _load(args.path)  # a bad file is reported before the server starts
     try:
-        from textual_serve.server import Server  # an optional extra: only when it is wanted
+        from bptui.serve import serve  # textual-serve, an optional extra: only when it is wanted
     except ImportError:
         print(SERVE_EXTRA, file=sys.stderr)
         return 2
     _check_listen(args.host, args.port)  # before the server prints that it is serving
     if not _is_loopback(args.host):
-        # textual-serve has no login, and the app opens and saves files with this user's rights.
-        print(f"bptui: serve: warning: listening on {args.host}, not this machine only: anyone who can "
-              f"reach port {args.port} can use the app, with no password, and open and save files as you",
+        # Plain http: the token and the app's screens cross the network unencrypted, and the
+        # token is all it takes to open and save files with this user's rights.
+        print(f"bptui: serve: warning: listening on {printable(args.host)}, not this machine only: the page, its token "
+              f"and the app travel unencrypted (http), and whoever has the token can open and save files as you",
               file=sys.stderr)
     words = [sys.executable, "-m", "bptui"] + ([args.path] if args.path else [])
     command = " ".join(shlex.quote(word) for word in words)  # run by a shell, one app per browser tab
-    server = Server(command, host=args.host, port=args.port, title=f"bptui {args.path or ''}".strip())
     try:
-        server.serve()
+        serve(command, host=args.host, port=args.port, title=f"bptui {args.path or ''}".strip())
     except OSError as e:  # taken in the moment since _check_listen
         raise InputError("serve", [Problem(_listen_problem(args.host, args.port, e))]) from None
     return 0
@@ -301,15 +367,18 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:
         return 0
     except Exception:
-        traceback.print_exc()
+        # A bug's message may quote a file's text: escaped, as everything else printed.
+        print(printable_lines(traceback.format_exc()), end="", file=sys.stderr)
         print("bptui: internal error (a bug in bptui): please report it with the lines above", file=sys.stderr)
         return 1
 
 
 def _app(argv: list[str]) -> int:
     """``bptui`` (the gallery) or ``bptui PATH``: the terminal app."""
-    parser = _Parser(prog="bptui", description="Watch backpropagation happen. Commands: " + ", ".join(COMMANDS))
-    parser.add_argument("path", nargs="?", metavar="PATH", help="a scenario file or built-in name")
+    parser = _Parser(prog="bptui", description=f"Watch backpropagation happen. {APP} Commands: "
+                     + ", ".join(COMMANDS) + " ('bptui --help' tells them)")
+    parser.add_argument("path", nargs="?", metavar="PATH",
+                        help=f"{SCENARIO}; without it, the gallery")
     parser.add_argument("--seed", type=_whole(0, MAX_SEED), help="seed for the starting weights")
     args = parser.parse_args(argv)
     scenario = _load(args.path) if args.path else None  # a bad file is reported before the app starts

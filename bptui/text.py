@@ -456,6 +456,18 @@ def pattern_lines(patterns: list[dict]) -> list[str]:
             for name, p in zip(names, patterns)]
 
 
+def warning_lines(warnings: list[dict]) -> list[str]:
+    """train's warnings (bptui/core/health.py), each its text then its advice, within
+    WIDTH columns; an empty list when there are none."""
+    lines = []
+    for warning in warnings:
+        lines += textwrap.wrap(printable(warning["text"]), WIDTH, initial_indent="warning: ",
+                               subsequent_indent="  ", break_on_hyphens=False)
+        lines += textwrap.wrap(printable(warning["advice"]), WIDTH, initial_indent="  ",
+                               subsequent_indent="  ", break_on_hyphens=False)
+    return lines
+
+
 def _values(values: list) -> str:
     """Outputs or targets for the summary: '-' for don't care, short for huge numbers."""
     return " ".join("-" if v is None else f"{v:.3f}" if abs(v) < 1e4 else f"{v:.3g}" for v in values)

@@ -453,3 +453,29 @@ def test_json_share_is_the_signed_share(shipped):
     for name in ("hidden", "output"):
         assert report["layers"][name]["share"] == pytest.approx(shares[name].tolist())
         assert "blame" not in report["layers"][name]
+
+
+def test_knockouts_in_chunks_are_the_same_as_at_once(shipped, monkeypatch):
+    import bptui.core.blame as blame
+
+    run = Run(load_scenario(shipped["xor"]))
+    run.train_epoch()
+    whole = knockouts(run.network, run.x, run.t)
+    monkeypatch.setattr(blame, "CHUNK_VALUES", 1)  # one knocked-out copy of theta at a time
+    assert {k: v.tolist() for k, v in knockouts(run.network, run.x, run.t).items()} == \
+        {k: v.tolist() for k, v in whole.items()}
+
+
+def test_knockouts_of_a_network_of_millions_of_weights_are_declined_not_attempted(tmp_path):
+    """Issue 14: a network near the limits once asked for units x weights of memory
+    (228 GiB); past the work limit there are no knock-outs, at once."""
+    path = tmp_path / "big.toml"
+    path.write_text("format = 1\n[scenario]\ntitle = 'big'\n"
+                    "[[layers]]\nname = 'in'\nsize = 1500\n"
+                    "[[layers]]\nname = 'hid'\nsize = 1500\nactivation = 'sigmoid'\n"
+                    "[[layers]]\nname = 'out'\nsize = 2\nactivation = 'sigmoid'\n"
+                    "[[connections]]\nfrom = 'in'\nto = 'hid'\n[[connections]]\nfrom = 'hid'\nto = 'out'\n"
+                    f"[data]\ninputs = [[{', '.join(['0.5'] * 1500)}]]\ntargets = [[0.5, 0.5]]\n")
+    run = Run(load_scenario(path))
+    # Before: 1,510 copies of 2.26 million parameters, 27 GB, a MemoryError.
+    assert knockouts(run.network, run.x, run.t) is None

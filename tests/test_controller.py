@@ -184,3 +184,23 @@ def test_a_unit_without_bias_says_so_and_how_to_give_it_one(tmp_path):
     c.load(load_scenario(path))
     assert c.scenario.layer("baking").bias is False
     assert c.editable("unit", "baking", 0) is None and "bias = false" in said[-1]
+
+
+def test_runaway_weights_are_said_once_and_shown_until_reset(tmp_path):
+    text = catalog.resolve("xor").read_text()
+    path = tmp_path / "xor-1e6.toml"
+    path.write_text(text.replace("learning_rate = 0.5", "learning_rate = 1e6").replace("epochs = 5000", "epochs = 200"))
+    said = []
+    c = Controller(say=lambda text, severity="information", **_: said.append((text, severity)))
+    c.load(load_scenario(path))
+    generation, budget = c.start()
+    c.train(generation, budget, c.progressed)
+    assert c.stopped(generation) and c.run.status == "max_epochs"
+    codes = {w["code"] for w in c.warnings}
+    assert "runaway_weights" in codes and "runaway weights" in c.warning_status()
+    warned = [text for text, severity in said if severity == "warning"]
+    assert len(warned) == len(codes)
+    c.check_health()  # the same warnings again: not said twice
+    assert len([1 for _, severity in said if severity == "warning"]) == len(codes)
+    c.reset()
+    assert c.warnings == [] and c.warning_status() == ""

@@ -108,3 +108,52 @@ async def test_while_a_dialog_is_open_the_run_keys_do_nothing(shipped):
         await pilot.pause()
         assert app.check_action("toggle_run", ()) is True
         await asyncio.sleep(0)
+
+
+async def test_done_means_the_biscuit_factory_from_the_gallery_to_the_scoop_at_one():
+    """Issue 13's first minute: bptui, pick the biscuit factory, see the story, the line
+    with the scoop's 2.00, the target and the error; `.` six times takes the salt right
+    and the blame back to the mixer; space trains the scoop down to 1.00."""
+    from bptui.app.screens.gallery import GalleryScreen
+    from bptui.app.widgets.story import StoryCard
+
+    app = BptuiApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, GalleryScreen))
+        await pilot.press("enter")  # the learning path opens on the biscuit factory
+        await wait_for(pilot, lambda: app.snapshot is not None)
+        assert app.scenario.title == "The biscuit factory"
+        card = app.query_one(StoryCard)
+        assert card.region.height > 0 and "too salty" in str(card.query_one("Static").render())
+        view = app.query_one(NetworkView)
+        words = lambda: " ".join(view.diagram._text.plain.split())  # noqa: E731
+        assert view.view == "flow" and "─2.00▶" in view.diagram._text.plain
+        assert "saltiness 1.00 · should be 0.50: too salty by 0.50" in words()
+        for _ in range(6):
+            await pilot.press("full_stop")
+        assert app.phase == "backward: mixing" and "backward: mixing" in status(app)
+        assert app.snapshot.layer("mixing").delta is not None and app.snapshot.layer("recipe").delta is None
+        await pilot.press("space")
+        await wait_for(pilot, lambda: not app.running and app.run_.status is not None, seconds=120)
+        assert app.run_.status == "converged"
+        assert "─1.00▶" in view.diagram._text.plain and "on target" in words()
+        assert abs(app.run_.network.links[0].w[0, 0] - 1.0) < 0.01
+
+
+async def test_saving_to_a_name_that_cannot_be_expanded_or_exist_says_so_and_never_crashes(shipped):
+    from bptui.app.screens.dialogs import SaveScreen
+
+    app = BptuiApp(load_scenario(shipped["xor"]))
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        await pilot.press("w")
+        await wait_for(pilot, lambda: isinstance(app.screen, SaveScreen))
+        box = app.screen.query_one("Input")
+        box.value = "~nosuchuser_bptui/[red]x[/].toml"
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: not isinstance(app.screen, SaveScreen))
+        await wait_for(pilot, lambda: any("Not saved" in n.message for n in app._notifications))
+        await pilot.press("w")
+        await wait_for(pilot, lambda: isinstance(app.screen, SaveScreen))
+        app.screen.query_one("Input").value = "a" * 5000 + ".toml"
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: not isinstance(app.screen, SaveScreen))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from textual.app import App, ComposeResult
 from textual.widgets import Footer, Input, OptionList, Static
 from textual.widgets._footer import FooterKey
@@ -197,9 +199,10 @@ def test_without_a_card_the_summary_and_the_whole_keys_sentence(shipped):
 
 
 def test_the_card_is_untrusted_text(write_scenario):
-    path = write_scenario(AND_TOML.replace('title = "AND"', 'title = "[red]AND\\u001b[2J"\n'
+    path = write_scenario(AND_TOML.replace('title = "AND"', 'title = "[red]AND"\n'
                                            'card = "Press [b]here[/b]\\u0007 to win"'))
-    text = card_text(load_scenario(path)).plain
+    # The loader refuses a control code in a title; the card escapes one all the same.
+    text = card_text(replace(load_scenario(path), title="[red]AND\x1b[2J")).plain
     assert "[red]AND\\x1b[2J" in text and "Press [b]here[/b]\\x07 to win" in text
     assert not any(ord(c) < 32 and c != "\n" for c in text)
 

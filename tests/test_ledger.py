@@ -1,6 +1,6 @@
 """The ledger (bptui/core/ledger.py) and ``bptui train --trace``: one JSON line per weight
 change, right by finite differences and by the update rule, the same bytes every time,
-never half written."""
+never half written. And the app's ledger panel (j), its newest lines in sight."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ import numpy as np
 import pytest
 
 import bptui.core.ledger as ledger
+from bptui.app.app import BptuiApp
+from bptui.app.widgets.textview import TextView
 from bptui.cli import main
 from bptui.core.explain import param_name, params
 from bptui.core.gradcheck import numeric_gradient
@@ -19,6 +21,7 @@ from bptui.core.network import Network
 from bptui.core.scenario import load_scenario
 from bptui.core.training import Run
 
+from test_app import until
 from test_explain import printed_value
 from test_gradients import assert_close_gradient
 
@@ -255,3 +258,86 @@ def test_ledger_lines_biggest_changes_first_and_the_arithmetic_adds_up(variant, 
         assert result == pytest.approx(run.dw[n], rel=5e-3)
         assert shown == pytest.approx(result, rel=3e-2, abs=1e-3 * size.max())
     assert len(ledger_lines(run, k=100)) == len(every)
+
+
+# --- the panel: its newest lines in sight ------------------------------------------------
+
+
+def _at_end(panel) -> bool:
+    return panel.max_scroll_y > 0 and panel.scroll_y == panel.max_scroll_y
+
+
+async def _stays_at_end(pilot) -> None:
+    """The ledger reaches its end, and stays there once every refresh under way is done."""
+    panel = pilot.app.query_one("#ledger")
+    await until(pilot, lambda: _at_end(panel))
+    for _ in range(5):  # a late layout (a re-wrap, a scroll after a stale refresh) would move it
+        await pilot.pause(0.05)
+    assert panel.scroll_y == panel.max_scroll_y > 0, (panel.scroll_y, panel.max_scroll_y)
+
+
+@pytest.mark.parametrize("keys", [
+    ["n", "n", "n", "j"],  # opened on lines already there
+    ["j", "n", "n", "n"],  # open while the lines arrive
+    ["n"] * 5 + ["left_square_bracket", "left_square_bracket", "j"],  # after time travel
+], ids=["steps-then-open", "open-then-steps", "travelled"])
+async def test_the_ledger_shows_its_newest_lines(shipped, keys):
+    app = BptuiApp(load_scenario(shipped["xor"]))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press(*keys)
+        await _stays_at_end(pilot)
+
+
+async def test_the_ledger_keeps_its_end_when_its_layout_comes_late(shipped, monkeypatch):
+    """The race of issue 13, made certain. A scroll to the end after the next refresh used
+    the size of the text of before whenever the layout that the new text needs came after
+    that refresh: Textual lays a widget out when the widget's own message queue passes its
+    request on to the screen, and under load the screen can refresh in between. Here the
+    ledger's text always arrives after the refresh, with its layout after that."""
+    set_text = TextView.set_text
+
+    def late(view, text) -> None:
+        if view.parent is not None and view.parent.id == "ledger":
+            view.call_after_refresh(set_text, view, text)
+        else:
+            set_text(view, text)
+
+    monkeypatch.setattr(TextView, "set_text", late)
+    app = BptuiApp(load_scenario(shipped["xor"]))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("n", "n", "n", "j")
+        await _stays_at_end(pilot)
+        await pilot.press("n")
+        await _stays_at_end(pilot)
+
+
+async def test_the_ledger_keeps_its_end_when_it_wraps_again(shipped):
+    """A narrower panel wraps the lines again, into more of them, with no redraw of the app."""
+    app = BptuiApp(load_scenario(shipped["xor"]))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press(*["n"] * 6, "j")
+        await _stays_at_end(pilot)
+        lines = app.query_one("#ledger").virtual_size.height
+        await pilot.resize_terminal(70, 30)
+        await until(pilot, lambda: app.query_one("#ledger").virtual_size.height > lines)
+        await _stays_at_end(pilot)
+        await pilot.resize_terminal(70, 20)  # shorter only: the same lines, less room
+        await _stays_at_end(pilot)
+
+
+async def test_the_ledger_stays_where_it_is_scrolled_until_it_changes(shipped):
+    app = BptuiApp(load_scenario(shipped["xor"]))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("j")
+        panel = app.query_one("#ledger")
+        await until(pilot, lambda: panel.virtual_size.height > 0)
+        assert panel.max_scroll_y == 0 and panel.scroll_y == 0  # the note, shorter than the panel
+        await pilot.press("n", "n", "n")
+        await _stays_at_end(pilot)
+        panel.scroll_home(animate=False)  # the reader goes back to the first update
+        await until(pilot, lambda: panel.scroll_y == 0)
+        for _ in range(5):  # paused: nothing new, so nothing moves it
+            await pilot.pause(0.05)
+        assert panel.scroll_y == 0
+        await pilot.press("n")  # a new update: to the end, where it is
+        await _stays_at_end(pilot)

@@ -48,7 +48,7 @@ from bptui.app.widgets.loss import LossPlot
 from bptui.app.widgets.network import NetworkView
 from bptui.app.widgets.plane import PlaneDrawer
 from bptui.app.widgets.status import StatusLine
-from bptui.app.widgets.story import StoryCard
+from bptui.app.widgets.story import StoryCard, StoryText
 from bptui.app.widgets.sweep import SweepPanel
 from bptui.app.widgets.textview import TextPanel
 from bptui.app.widgets.updates import updates_text
@@ -61,8 +61,8 @@ from bptui.core.stepper import PAUSED
 from bptui.core.sweep import Sweep, SweepResult
 from bptui.core.training import Run
 
-TEXT_HZ = 5  # the most redraws a second of the text panels
-PLOT_HZ = 2  # ...and of the loss plot, which costs most bytes
+TEXT_HZ = 4  # the most redraws a second of the text panels (about 2 KB each at 80x24 while training)
+PLOT_HZ = 1  # ...and of the loss plot: its rescaled curve changes cells from top to bottom
 PANEL_TITLES = {"hidden": "hidden units", "map": "decision map", "check": "gradient check", "ledger": "blame ledger",
                 "sweep": f"sweep of {SWEEP_SEEDS} seeds"}
 
@@ -265,9 +265,9 @@ class BptuiApp(App):
                     yield TextPanel(PlaneDrawer(), id="map")
                     yield TextPanel(self.checker, id="check")
                     yield TextPanel(ExplainDrawer(self), id="explain")
-                    yield TextPanel(ledger_drawer(self), id="ledger")
+                    yield TextPanel(ledger_drawer(self), id="ledger", follow_end=True)  # newest last
                     with VerticalScroll(id="story"):
-                        yield Markdown(id="story-text")
+                        yield StoryText(id="story-text")  # untrusted Markdown: escaped, web links only
                     yield SweepPanel(id="sweep")
         yield StatusLine(id="status")
         yield Footer()
@@ -371,6 +371,8 @@ class BptuiApp(App):
             extra = [f"quiz {c.score[0]}/{c.score[1]}"] if c.quiz else []
             if c.lesson_status():
                 extra.append(c.lesson_status())
+            if c.warnings:
+                extra.append(c.warning_status())
             self.query_one(StatusLine).show(s, c.phase, c.rate, " │ ".join(extra))
             # The story card holds the plot's place until there is a curve to plot.
             self.query_one("#side").set_class(c.run.epoch == 0 and not c.running, "-card")
@@ -378,8 +380,6 @@ class BptuiApp(App):
             aside = self.query_one("#aside", ContentSwitcher).current
             if aside not in ("story", "sweep"):  # only the panel on screen is drawn
                 self.query_one(f"#{aside}", TextPanel).show(s)
-            if aside == "ledger":
-                self.query_one("#ledger", TextPanel).scroll_end(animate=False, immediate=False)
             now = time.monotonic()
             if force_plot or not c.running or now - self._last_plot >= 1 / PLOT_HZ:
                 self._last_plot = now
@@ -435,8 +435,8 @@ class BptuiApp(App):
 
     def action_toggle_run(self) -> None:
         if self.controller.running:
-            self.stop_training()
-            self._rest()
+            self.controller.pause()
+            self._changed()
         else:
             self.start_training()
 

@@ -35,6 +35,9 @@ CHUNK_VALUES = 4_000_000
 # Knock-outs are computed for at most this much work (units knocked out x patterns x
 # units): a few forward passes' worth for any shipped scenario, and bounded for any file.
 KNOCKOUT_LIMIT = 50_000_000
+# ...and at most this many multiply-adds (units knocked out x patterns x weights): the
+# digits take 1.5e8; a network of millions of weights would take minutes.
+KNOCKOUT_WEIGHT_LIMIT = 1_000_000_000
 
 
 def own_input(p: Pass, unit: LayerPlan) -> np.ndarray:
@@ -105,7 +108,8 @@ def losses_at(network: Network, thetas: np.ndarray, x, t, care=None, margin: flo
     """E over the patterns x for each row of ``thetas`` (runs x parameters, laid out like
     ``network.theta``): forward passes of one stacked copy of the network, in chunks."""
     thetas = np.asarray(thetas, dtype=np.float64)
-    per_run = max(1, len(x) * sum(u.size for u in network.layers))
+    # A stacked run holds its activations and its own copy of every parameter.
+    per_run = max(1, len(x) * sum(u.size for u in network.layers)) + network.size
     chunk = max(1, CHUNK_VALUES // per_run)
     out = np.empty(len(thetas))
     stacked: Network | None = None
@@ -121,9 +125,11 @@ def losses_at(network: Network, thetas: np.ndarray, x, t, care=None, margin: flo
     return out
 
 
-def own_parameters(network: Network, unit: LayerPlan, k: int) -> np.ndarray:
-    """The places in theta of unit k's own part: its bias and its weights from the input layers."""
-    index = network.views(np.arange(network.size))
+def own_parameters(network: Network, unit: LayerPlan, k: int, index=None) -> np.ndarray:
+    """The places in theta of unit k's own part: its bias and its weights from the input layers.
+    ``index``: network.views(np.arange(network.size)), when the caller asks for many units."""
+    if index is None:
+        index = network.views(np.arange(network.size))
     places = []
     if unit.b is not None:
         places.append(index.biases[unit.index][..., k].ravel())
@@ -137,17 +143,26 @@ def knockouts(network: Network, x, t, care=None, margin: float = 0.0) -> dict[st
     """knockout_j = E - E(unit j's bias and weights from the inputs set to 0), for every unit
     of every non-input layer, at the network's current weights (a single run). 0 for a unit
     with no own part. None when the work would pass KNOCKOUT_LIMIT."""
-    units = [(u, k, own_parameters(network, u, k)) for u in network.computed for k in range(u.size)]
-    units = [(u, k, places) for u, k, places in units if len(places)]
+    owners = [u for u in network.computed
+              if u.b is not None or any(link.sender.is_input and link.w.size for link in u.incoming)]
+    count = sum(u.size for u in owners)  # the units knocked out: those with an own part
     per_pass = len(x) * sum(u.size for u in network.layers)
-    if len(units) * per_pass > KNOCKOUT_LIMIT:
+    if count * per_pass > KNOCKOUT_LIMIT or count * len(x) * network.size > KNOCKOUT_WEIGHT_LIMIT:
         return None
+    index = network.views(np.arange(network.size))
+    units = [(u, k, own_parameters(network, u, k, index)) for u in owners for k in range(u.size)]
     theta = network.theta
     E = losses_at(network, theta[None], x, t, care, margin)[0]
-    thetas = np.repeat(theta[None], len(units), axis=0)
-    for row, (_, _, places) in enumerate(units):
-        thetas[row, places] = 0.0
-    without = losses_at(network, thetas, x, t, care, margin)
+    # The knocked-out copies of theta a chunk at a time: all of them at once would be
+    # units x parameters, gigabytes for a network of a million weights.
+    chunk = max(1, CHUNK_VALUES // (per_pass + network.size))
+    without = np.empty(len(units))
+    for start in range(0, len(units), chunk):
+        part = units[start:start + chunk]
+        thetas = np.repeat(theta[None], len(part), axis=0)
+        for row, (_, _, places) in enumerate(part):
+            thetas[row, places] = 0.0
+        without[start:start + len(part)] = losses_at(network, thetas, x, t, care, margin)
     result = {u.name: np.zeros(u.size) for u in network.computed}
     with np.errstate(all="ignore"):
         for (u, k, _), E_without in zip(units, without):

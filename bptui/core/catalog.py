@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import os
 from fnmatch import fnmatchcase
 from pathlib import Path
 
-from bptui.core.errors import InputError, input_error
+from bptui.core.errors import NUL_IN_PATH, InputError, input_error
 from bptui.core.scenario import load_scenario
 
 # Installed, they are the package bptui.scenarios; in a source checkout they sit at the
@@ -75,11 +76,38 @@ def summaries() -> dict[str, str]:
 
 def resolve(name_or_path: str) -> Path:
     """A scenario path from a path or a built-in name; a path wins if both exist."""
+    if "\0" in name_or_path:  # typed in the app's box, or from a script: the system refuses it
+        raise input_error(name_or_path, NUL_IN_PATH)
     path = Path(name_or_path)
-    if path.exists():
+    try:
+        path.stat()
         return path
+    except (FileNotFoundError, NotADirectoryError):
+        unreadable = None
+    except OSError as e:  # a name too long, a folder that may not be searched, a loop of links
+        unreadable = e
     scenarios = builtin()
     if name_or_path in scenarios:
         return scenarios[name_or_path]
+    if unreadable is not None:
+        raise input_error(name_or_path, f"cannot read: {unreadable.strerror or unreadable}")
     known = ", ".join(scenarios) or "none"
     raise input_error(name_or_path, f"no such file, nor a built-in scenario (built-in: {known})")
+
+
+def user_path(text: str) -> Path:
+    """A path as typed: ``~`` for the home folder, or kept as typed where it cannot be
+    expanded (``~nosuchuser``: the error then names the path as typed)."""
+    try:
+        return Path(text).expanduser()
+    except RuntimeError:
+        return Path(text)
+
+
+def exists(path: Path) -> bool:
+    """Whether anything is at ``path``; False for a name no file can have (too long, NUL)."""
+    try:
+        os.stat(path)
+    except (OSError, ValueError):
+        return False
+    return True

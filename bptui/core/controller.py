@@ -25,11 +25,12 @@ from typing import Callable
 import numpy as np
 
 from bptui.core.blame import most_blamed, percent
-from bptui.core.errors import InputError
+from bptui.core.errors import PATH_EXCERPT, InputError, excerpt
 from bptui.core.gradcheck import bias_index, weight_index
+from bptui.core.health import run_warnings
 from bptui.core.history import History
 from bptui.core.ledger import ledger_lines
-from bptui.core.save import scenario_toml, write_atomic
+from bptui.core.save import save_scenario
 from bptui.core.scenario import (Scenario, change_settings, load_scenario,
                                  scale_learning_rate)
 from bptui.core.snapshot import Snapshot, take_snapshot
@@ -102,6 +103,7 @@ class Controller:
         self.quiz = False
         self.score = (0, 0)  # quiz answers right, questions answered
         self.goal_met_at: int | None = None  # the update at which the lesson's goal was met
+        self.warnings: list[dict] = []  # runaway weights, saturated units (health.py), once looked for
         self.wants_counterfactuals = False  # a view on screen shows them (set by the app)
         self.counterfactuals_dear = False  # too dear to compute while this network trains
         self.running = False
@@ -122,6 +124,7 @@ class Controller:
         self.counterfactuals_dear = False  # measured again for this network when it trains
         self.ledger = []
         self.goal_met_at = None
+        self.warnings = []
         self.rest()
 
     def rest(self, phase: str = PAUSED) -> None:
@@ -195,6 +198,8 @@ class Controller:
             if self.history.epochs[-1] < self.run.epoch:
                 self.history.record()  # the step ended an epoch: exactly at its boundary
             self._check_goal()
+            if self.run.status is not None:
+                self.check_health()
         self._show(take_snapshot(self.run, self.stepper.pass_, self.stepper.phase, self.stepper.rows,
                                  counterfactuals=self.wants_counterfactuals))
 
@@ -332,7 +337,31 @@ class Controller:
         if self.run.status is None:
             self.out_of_budget()
         self._check_goal()
+        self.check_health()
         return True
+
+    def pause(self) -> None:
+        """Stop training by a key, and show the run at rest."""
+        if self.stop():
+            self.rest()
+            self.check_health()
+
+    def check_health(self) -> None:
+        """Look for weights that ran away and units stuck saturated (at rest, after training,
+        or after a step that ended the run); say each new one once."""
+        if self.stepper.mid_step:
+            return
+        known = {w["code"] for w in self.warnings}
+        # The pass at rest is a forward pass at the current weights: health.py needs no other.
+        self.warnings = run_warnings(self.run, self.pass_ if self.phase == PAUSED else None)
+        for warning in self.warnings:
+            if warning["code"] not in known:
+                self.say(f"{warning['text']} {warning['advice']}", "warning", timeout=15)
+        self.version += 1
+
+    def warning_status(self) -> str:
+        """For the status line: the warnings' codes, in words."""
+        return " ".join("⚠ " + w["code"].replace("_", " ") for w in self.warnings)
 
     @property
     def diverged(self) -> bool:
@@ -466,6 +495,7 @@ class Controller:
             cp = self.history.at_or_before(run.epoch)  # back to the start of this epoch
         self.history.restore(cp.epoch)
         self.stepper.reset()
+        self.warnings = []  # of weights no longer shown
         self.rest()
         if self.history.stride > 1:
             self.say(f"Epoch {run.epoch}: in a run this long, every {self.history.stride}th epoch is kept.")
@@ -480,6 +510,7 @@ class Controller:
         self.history.record()
         self.stepper.reset()
         self.goal_met_at = None
+        self.warnings = []
         self.rest()
 
     def new_seed(self) -> None:
@@ -520,12 +551,13 @@ class Controller:
         return Path(f"{stem}-epoch{self.run.epoch}.toml")
 
     def save(self, path: Path) -> None:
+        shown = excerpt(str(path), PATH_EXCERPT)  # typed by the user: may hold anything
         try:
-            write_atomic(path, scenario_toml(self.run, path))
+            save_scenario(self.run, path)
         except OSError as e:
-            self.say(f"Not saved: {path}: {e.strerror or e}", "error", timeout=10)
+            self.say(f"Not saved: {shown}: {e.strerror or e}", "error", timeout=10)
             return
-        self.say(f"Saved: {path}")
+        self.say(f"Saved: {shown}")
 
     # The gradient check
 

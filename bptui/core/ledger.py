@@ -14,12 +14,11 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
+from bptui.core.atomic import AtomicFile
 from bptui.core.explain import explain_change, number, param_name, params
 from bptui.core.training import Change, Run
 
@@ -109,24 +108,17 @@ class Trace:
     """A trace file being written, atomically: use as a context manager, and pass
     ``write`` as ``Run.train``'s ``on_change`` (with ``run.keep_last_change`` on).
 
-    The records go to a temporary file beside ``path``; leaving the ``with`` block
-    normally renames it over ``path``, leaving it by an exception deletes it, so there
-    is never a half-written trace. Opening raises OSError when the folder cannot be
-    written, before any training is spent.
+    The records go to a temporary file beside ``path`` (``.NAME.bptui-trace.tmp``);
+    leaving the ``with`` block normally renames it over ``path``, leaving it by an
+    exception deletes it, so there is never a half-written trace. Opening raises OSError
+    when the folder cannot be written, or NotSaved when ``path`` is no regular file (a
+    folder, a pipe, a device: see ``atomic.py``), before any training is spent.
     """
 
     def __init__(self, path):
         self.path = Path(path)
-        # mkstemp in the same folder, so the final rename cannot cross file systems.
-        fd, self._tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp",
-                                         dir=self.path.parent or ".")
-        try:
-            os.fchmod(fd, self.path.stat().st_mode & 0o777 if self.path.exists() else 0o644)
-            self._file = os.fdopen(fd, "w", encoding="utf-8", newline="\n")
-        except BaseException:
-            os.close(fd)
-            os.unlink(self._tmp)
-            raise
+        self._out = AtomicFile(self.path, "trace")
+        self._file = self._out.file
 
     def write(self, run: Run) -> None:
         """Append the run's last weight change."""
@@ -137,23 +129,6 @@ class Trace:
 
     def __exit__(self, kind, error, tb) -> None:
         if kind is None:
-            try:
-                self._file.flush()
-                os.fsync(self._file.fileno())
-                self._file.close()
-                os.replace(self._tmp, self.path)
-                return
-            except BaseException:
-                self._discard()
-                raise
-        self._discard()
-
-    def _discard(self) -> None:
-        try:
-            self._file.close()
-        except OSError:
-            pass
-        try:
-            os.unlink(self._tmp)
-        except OSError:
-            pass
+            self._out.commit()  # removes the temporary file itself if it fails
+        else:
+            self._out.discard()

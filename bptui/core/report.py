@@ -12,6 +12,7 @@ import math
 import numpy as np
 
 from bptui.core.blame import contributions, first_order, knockouts, link_factors, own_input, shares_of
+from bptui.core.health import run_warnings
 from bptui.core.meaning import representations
 from bptui.core.network import Pass
 from bptui.core.responsibility import responsibility
@@ -198,6 +199,8 @@ def train_report(run: Run) -> dict:
         "status": run.status,
         "loss": plain(np.array(run.losses)),
         "final_loss": plain(final_loss(run)),  # at the weights returned; null if not finite
+        # finite yet not learning (runaway weights, saturated units): bptui/core/health.py
+        "warnings": plain(run_warnings(run)),
         "accuracy": accuracy,
         "layers": layers,
         "connections": connections,

@@ -9,18 +9,22 @@ from __future__ import annotations
 
 import math
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
-from bptui.core.scenario import FORMAT, Scenario
+from bptui.core.atomic import NotSaved, check_target, write_atomic
+from bptui.core.scenario import FORMAT, MAX_FILE_BYTES, Scenario
 from bptui.core.training import Run
 
 
-def _string(s: str) -> str:
-    """A TOML basic string; multi-line text as a readable multi-line string."""
-    if "\n" in s and '"""' not in s and "\\" not in s and all(
+_SHORT_ESCAPES = {"\b": "\\b", "\t": "\\t", "\n": "\\n", "\f": "\\f", "\r": "\\r"}
+
+
+def _string(s: str, key: bool = False) -> str:
+    """A TOML basic string; multi-line text as a readable multi-line string, except as a
+    key (``key``), which TOML allows only on one line."""
+    if not key and "\n" in s and '"""' not in s and "\\" not in s and all(
             c in "\n\t" or (ord(c) >= 32 and ord(c) != 127) for c in s):
         return '"""\n' + s + ('"""' if not s.endswith('"') else '\\\n"""')
     out = []
@@ -29,6 +33,8 @@ def _string(s: str) -> str:
             out.append('\\"')
         elif c == "\\":
             out.append("\\\\")
+        elif c in _SHORT_ESCAPES:  # a tab in two bytes, not six
+            out.append(_SHORT_ESCAPES[c])
         elif ord(c) < 32 or ord(c) == 127:
             out.append(f"\\u{ord(c):04x}")
         else:
@@ -75,7 +81,13 @@ def scenario_toml(run: Run, out_path: Path) -> str:
         if s.lesson.steps is not None:
             lines.append(f"steps = {s.lesson.steps}")
     for layer in s.layers:
-        lines += ["", "[[layers]]", f"name = {_string(layer.name)}", f"units = {_names(layer.units)}"]
+        lines += ["", "[[layers]]", f"name = {_string(layer.name)}"]
+        # Named as the loader names the units of a layer given by its size: the size says it,
+        # in a few bytes, where the names would repeat the layer's name once per unit.
+        if layer.units == tuple(f"{layer.name}[{k}]" for k in range(layer.size)):
+            lines.append(f"size = {layer.size}")
+        else:
+            lines.append(f"units = {_names(layer.units)}")
         if layer.activation is not None:
             lines.append(f"activation = {_string(layer.activation)}")
             bias = net.layer(layer.name).b
@@ -88,7 +100,7 @@ def scenario_toml(run: Run, out_path: Path) -> str:
         if layer.grid is not None:
             lines.append(f"grid = [{layer.grid[0]}, {layer.grid[1]}]")
         if layer.features:
-            lines.append("features = { " + ", ".join(f"{_string(name)} = {_row(values)}"
+            lines.append("features = { " + ", ".join(f"{_string(name, key=True)} = {_row(values)}"
                                                      for name, values in layer.features) + " }")
     for conn, link in zip(s.connections, net.links):
         lines += ["", "[[connections]]", f"from = {_string(conn.sender)}", f"to = {_string(conn.receiver)}",
@@ -137,30 +149,36 @@ def _relative(target: Path, start: Path) -> str:
         return str(target.resolve())
 
 
-def write_atomic(path: Path, text: str) -> None:
-    """Write text to path so that a crash or a full disk never leaves a broken file:
-    a temporary file in the same folder, flushed and synced, then renamed over path."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
-    try:
-        # mkstemp makes the file private (0600); a saved scenario is an ordinary file.
-        os.fchmod(fd, path.stat().st_mode & 0o777 if path.exists() else 0o644)
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    try:  # make the rename itself durable
-        dir_fd = os.open(path.parent or ".", os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
-    except OSError:
-        pass
+# The fewest bytes ``_number`` writes for one weight or bias ("0.0"), with its ", ".
+FEWEST_BYTES_PER_NUMBER = 5
+
+
+def size_problem(run: Run, out_path=Path("saved.toml")) -> str | None:
+    """Why the run's current state could not be saved for its size (a file bptui could not
+    read back), or None. Before training this judges the starting weights: the trained ones
+    take about as many bytes, and ``save_scenario`` checks those exactly."""
+    numbers = run.network.theta.shape[-1]
+    if numbers * FEWEST_BYTES_PER_NUMBER > MAX_FILE_BYTES:
+        return _too_big(f"at least {numbers * FEWEST_BYTES_PER_NUMBER:,} bytes ({numbers:,} weights and biases)")
+    size = len(scenario_toml(run, Path(out_path)).encode("utf-8"))
+    return _too_big(f"{size:,} bytes") if size > MAX_FILE_BYTES else None
+
+
+def _too_big(size: str) -> str:
+    return (f"not written: the scenario file would be {size}, more than the {MAX_FILE_BYTES:,} bytes "
+            "bptui reads, so it could not be opened again")
+
+
+def save_scenario(run: Run, path) -> None:
+    """Write the run's current state as a scenario file at path, atomically. Raises OSError:
+    NotSaved (a message for after ``PATH:``) when the file would be too big to read back,
+    or path is no place for a file (a folder, a pipe, a device); others when writing fails."""
+    numbers = run.network.theta.shape[-1]
+    if numbers * FEWEST_BYTES_PER_NUMBER > MAX_FILE_BYTES:  # before megabytes of text are built
+        raise NotSaved(size_problem(run))
+    check_target(path)  # before the text is built: a wrong path costs no time
+    text = scenario_toml(run, Path(path))
+    size = len(text.encode("utf-8"))
+    if size > MAX_FILE_BYTES:  # whatever bptui writes, it must read back
+        raise NotSaved(_too_big(f"{size:,} bytes"))
+    write_atomic(path, text)

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bptui.core.errors import InputError, Problem
+from bptui.core.errors import NUL_IN_PATH, PATH_EXCERPT, InputError, Problem, excerpt
 from bptui.core.tomlkeys import key_lines, line_of
 
 FORMAT = 1
@@ -40,6 +40,9 @@ MAX_TOTAL_UNITS = 1_000_000  # in all layers together: every unit gets a name, i
 MAX_WEIGHTS = 10_000_000
 MAX_PATTERNS = 1_000_000
 MAX_VALUES = 20_000_000  # patterns x units of all layers: what one pass holds
+# The names bptui gives the units of a layer given by `size` ("hidden[0]", ...) repeat the
+# layer's name once per unit: a long name and many units would fill the memory.
+MAX_UNIT_NAME_CHARS = 64_000_000
 MAX_EPOCHS = 1_000_000_000
 MAX_SEED = 2**63 - 1
 MAX_WEIGHT_INIT = 1e6  # far beyond any use; much larger overflows the draw of uniform(-r, r)
@@ -226,9 +229,9 @@ class _Reader:
             return None
         for key in value:
             if key not in allowed:
-                close = difflib.get_close_matches(key, allowed, n=1)
+                close = _close(key, allowed)
                 hint = f" (did you mean '{close[0]}'?)" if close else f" (known keys: {', '.join(allowed)})"
-                self.bad(_join(where, key), f"unknown key '{key}'{hint}")
+                self.bad(_join(where, key), f"unknown key '{excerpt(key)}'{hint}")
         return value
 
     def get(self, table: dict, key: str, where: str, kind, default=REQUIRED, **limits):
@@ -247,7 +250,7 @@ class _Reader:
             self.bad(where, f"must be a string, not {_kind(value)}")
             return None
         if choices and value not in choices:
-            self.bad(where, f"'{value}' is not one of: {', '.join(choices)}")
+            self.bad(where, f"'{excerpt(value)}' is not one of: {', '.join(choices)}")
             return None
         return value
 
@@ -299,10 +302,13 @@ class _Reader:
             if not name.strip():
                 self.bad(where, f"{what} name {i + 1} is empty")
                 return None
+            if not name.isprintable():
+                self.bad(where, f"{what} name {i + 1} ('{excerpt(name)}') {NOT_ONE_LINE}")
+                return None
         seen = set()
         for name in value:
             if name in seen:
-                self.bad(where, f"{what} name '{name}' is used twice")
+                self.bad(where, f"{what} name '{excerpt(name)}' is used twice")
                 return None
             seen.add(name)
         return value
@@ -350,7 +356,7 @@ def _drawing(r: _Reader, raw: dict, where: str, n: int):
             shown = "" if isinstance(value, list) else f", not {_kind(value)}"
             r.bad(_join(where, "grid"), f"must be [rows, columns], two whole numbers{shown}")
         elif value[0] < 1 or value[1] < 1 or value[0] * value[1] != n:
-            r.bad(_join(where, "grid"), f"{value[0]} x {value[1]} is not the layer's {_count(n, 'unit')}")
+            r.bad(_join(where, "grid"), f"{_shown(value[0])} x {_shown(value[1])} is not the layer's {_count(n, 'unit')}")
         else:
             grid = (value[0], value[1])
     features = []
@@ -363,7 +369,9 @@ def _drawing(r: _Reader, raw: dict, where: str, n: int):
         else:
             for key, value in table.items():
                 at = _join(_join(where, "features"), key)
-                if not isinstance(value, list):
+                if not key.isprintable():
+                    r.bad(at, f"feature name '{excerpt(key)}' {NOT_ONE_LINE}")
+                elif not isinstance(value, list):
                     r.bad(at, f"must be a list of {n} numbers, one per unit, not {_kind(value)}")
                 elif r.vector(value, at, n, f"the layer ({_count(n, 'unit')})") is not None:
                     features.append((key, tuple(float(x) for x in value)))
@@ -380,7 +388,7 @@ def _output_words(r: _Reader, raw: dict, where: str, name: str, sends_to: str | 
             words.append(None)
             continue
         if sends_to is not None:
-            r.bad(at, f"'{name}' is not an output layer (it connects to '{sends_to}'), so it has no {key}")
+            r.bad(at, f"'{excerpt(name)}' is not an output layer (it connects to '{excerpt(sends_to)}'), so it has no {key}")
             words.append(None)
             continue
         value = r.string(raw[key], at)
@@ -408,6 +416,28 @@ def _card(r: _Reader, meta: dict) -> str:
     return card or ""
 
 
+# Names and one-line texts are drawn in the app and printed on the command line as they
+# are: a line break or a control code in one (ESC, a C1 control, a bidirectional
+# override) is a mistake, or a file trying to drive the terminal. Refused, so each name
+# shows as written everywhere; text of many lines (story, card, goal) is shown escaped.
+NOT_ONE_LINE = "has a line break or a control character: it must be printable text on one line"
+
+
+def _one_line(r: _Reader, value: str | None, where: str) -> str | None:
+    if value is not None and not value.isprintable():
+        r.bad(where, f"'{excerpt(value)}' {NOT_ONE_LINE}")
+        return None
+    return value
+
+
+def _close(name: str, choices) -> list[str]:
+    """The known name closest to a misspelled one, if any. A name far longer than any
+    known one is no misspelling, and matching megabytes of it would take long."""
+    if len(name) > 200:
+        return []
+    return difflib.get_close_matches(name, choices, n=1)
+
+
 def _join(where: str, key: str) -> str:
     return f"{where}.{key}" if where else key
 
@@ -429,6 +459,8 @@ def read_text(path: Path, limit: int, display: str, what: str = "scenario file")
     def refuse(message: str, line: int | None = None) -> InputError:
         return InputError(display, [Problem(message, line=line)])
 
+    if "\0" in str(path):  # the system refuses such a name before it looks for a file
+        raise refuse(NUL_IN_PATH)
     try:
         info = path.stat()
         if stat.S_ISDIR(info.st_mode):
@@ -519,8 +551,8 @@ def _check(r: _Reader, doc: dict, base: Path, path: Path | None) -> Scenario:
     if "scenario" not in doc:
         r.bad("", "missing the [scenario] table (with at least a title)")
     elif (meta := r.table(doc["scenario"], "scenario", SCENARIO_KEYS)) is not None:
-        title = r.get(meta, "title", "scenario", _Reader.string)
-        summary = r.get(meta, "summary", "scenario", _Reader.string, default="")
+        title = _one_line(r, r.get(meta, "title", "scenario", _Reader.string), "scenario.title")
+        summary = _one_line(r, r.get(meta, "summary", "scenario", _Reader.string, default=""), "scenario.summary")
         story = r.get(meta, "story", "scenario", _Reader.string, default="")
         card = _card(r, meta)
 
@@ -542,7 +574,7 @@ def _check(r: _Reader, doc: dict, base: Path, path: Path | None) -> Scenario:
             # None: a wrong activation, already reported.
             if layer.name not in senders and layer.activation not in ("sigmoid", "softmax", None):
                 r.bad(f"layers[{i}].activation", f"cross_entropy needs sigmoid or softmax outputs; "
-                      f"output layer '{layer.name}' is {layer.activation}")
+                      f"output layer '{excerpt(layer.name)}' is {layer.activation}")
     reference = _check_reference(r, doc, layers, connections)
     data = _check_data(r, doc, base, sum(layer.size for layer in inputs), sum(layer.size for layer in outputs),
                        sum(layer.size for layer in layers), training.loss)
@@ -576,8 +608,11 @@ def _check_network(r: _Reader, doc: dict) -> tuple[list[Layer], list[Connection]
         if not name.strip():
             r.bad(_join(where, "name"), "layer name is empty")
             continue
+        if not name.isprintable():
+            r.bad(_join(where, "name"), f"layer name '{excerpt(name)}' {NOT_ONE_LINE}")
+            continue
         if name in declared:
-            r.bad(_join(where, "name"), f"there is already a layer named '{name}'")
+            r.bad(_join(where, "name"), f"there is already a layer named '{excerpt(name)}'")
             continue
         declared.add(name)
         if "units" in raw and "size" in raw:
@@ -594,7 +629,7 @@ def _check_network(r: _Reader, doc: dict) -> tuple[list[Layer], list[Connection]
             if size is not None:
                 sizes[name] = size
         else:
-            r.bad(where, f"layer '{name}' needs 'units' (a list of names) or 'size'")
+            r.bad(where, f"layer '{excerpt(name)}' needs 'units' (a list of names) or 'size'")
     if len(sizes) < len(layers_raw):
         raise _Bad
 
@@ -607,18 +642,18 @@ def _check_network(r: _Reader, doc: dict) -> tuple[list[Layer], list[Connection]
         for key in ("from", "to"):
             name = r.get(raw, key, where, _Reader.string)
             if name is not None and name not in sizes:
-                close = difflib.get_close_matches(name, sizes, n=1)
-                hint = f" (did you mean '{close[0]}'?)" if close else ""
-                r.bad(_join(where, key), f"there is no layer named '{name}'{hint}")
+                close = _close(name, sizes)
+                hint = f" (did you mean '{excerpt(close[0])}'?)" if close else ""
+                r.bad(_join(where, key), f"there is no layer named '{excerpt(name)}'{hint}")
                 name = None
             ends.append(name)
         pair = tuple(ends)
         if None in pair:
             continue
         if pair[0] == pair[1]:
-            r.bad(where, f"layer '{pair[0]}' cannot connect to itself")
+            r.bad(where, f"layer '{excerpt(pair[0])}' cannot connect to itself")
         elif pair in pairs:
-            r.bad(where, f"'{pair[0]}' is already connected to '{pair[1]}'")
+            r.bad(where, f"'{excerpt(pair[0])}' is already connected to '{excerpt(pair[1])}'")
         else:
             pairs[pair] = i
     if len(pairs) < len(conns_raw):
@@ -630,12 +665,12 @@ def _check_network(r: _Reader, doc: dict) -> tuple[list[Layer], list[Connection]
     cycle = _find_cycle(list(sizes), pairs)
     if cycle:
         first = min(pairs[pair] for pair in zip(cycle, cycle[1:]))
-        r.bad("connections", f"the connections form a cycle ({' -> '.join(cycle)}); a network must be acyclic",
+        r.bad("connections", f"the connections form a cycle ({' -> '.join(excerpt(name) for name in cycle)}); a network must be acyclic",
               line=line_of_connection(first))
     linked = {name for pair in pairs for name in pair}
     for i, name in enumerate(sizes):
         if name not in linked:
-            r.bad(f"layers[{i + 1}]", f"layer '{name}' is not connected to anything")
+            r.bad(f"layers[{i + 1}]", f"layer '{excerpt(name)}' is not connected to anything")
     if cycle or len(linked) < len(sizes):
         raise _Bad
 
@@ -654,6 +689,15 @@ def _check_network(r: _Reader, doc: dict) -> tuple[list[Layer], list[Connection]
     if total > MAX_TOTAL_UNITS:
         r.bad("layers", f"the layers have {total:,} units in all; the limit is {MAX_TOTAL_UNITS:,}")
         raise _Bad
+    chars = 0
+    for i, name in enumerate(sizes):
+        if name not in named:
+            chars += sizes[name] * (len(name) + 2 + len(str(sizes[name] - 1)))
+            if chars > MAX_UNIT_NAME_CHARS:
+                r.bad(f"layers[{i + 1}].name", f"a name of {len(name):,} characters for {sizes[name]:,} units: "
+                      f"each unit is named after its layer ('{excerpt(name, 20)}[0]', ...), and the names would be "
+                      f"more than the limit of {MAX_UNIT_NAME_CHARS:,} characters; give the layer a shorter name")
+                raise _Bad
 
     # The rest of each layer: activation, bias and output words, which depend on its place in the graph.
     sends_to = {}  # layer -> the first layer it connects to, in file order
@@ -668,7 +712,7 @@ def _check_network(r: _Reader, doc: dict) -> tuple[list[Layer], list[Connection]
         if name not in receivers:
             for key in ("activation", "bias", "bias_trainable"):
                 if key in raw:
-                    r.bad(_join(where, key), f"'{name}' is an input layer (nothing connects to it), so it has no {key}")
+                    r.bad(_join(where, key), f"'{excerpt(name)}' is an input layer (nothing connects to it), so it has no {key}")
             layers.append(Layer(name, units, None, False, None, *_drawing(r, raw, where, n)))
             continue
         activation = r.get(raw, "activation", where, _Reader.string, default="sigmoid", choices=ACTIVATIONS)
@@ -680,7 +724,7 @@ def _check_network(r: _Reader, doc: dict) -> tuple[list[Layer], list[Connection]
             if isinstance(value, bool):
                 bias = value
             elif isinstance(value, list):
-                values = r.vector(value, _join(where, "bias"), n, f"layer '{name}' ({_count(n, 'unit')})")
+                values = r.vector(value, _join(where, "bias"), n, f"layer '{excerpt(name)}' ({_count(n, 'unit')})")
                 if values is not None:
                     bias_values = tuple(float(x) for x in values)
             else:
@@ -688,7 +732,7 @@ def _check_network(r: _Reader, doc: dict) -> tuple[list[Layer], list[Connection]
                       f"not {_kind(value)}")
         bias_trainable = r.get(raw, "bias_trainable", where, _Reader.boolean, default=True)
         if "bias_trainable" in raw and not bias:
-            r.bad(_join(where, "bias_trainable"), f"layer '{name}' has no bias (bias = false), so there is "
+            r.bad(_join(where, "bias_trainable"), f"layer '{excerpt(name)}' has no bias (bias = false), so there is "
                   "nothing to freeze or train")
         layers.append(Layer(name, units, activation, bias, bias_values, *_drawing(r, raw, where, n),
                             bias_trainable=bias_trainable is not False, too_high=too_high, too_low=too_low))
@@ -701,7 +745,7 @@ def _check_network(r: _Reader, doc: dict) -> tuple[list[Layer], list[Connection]
         if "weights" in raw:
             rows, cols = sizes[receiver], sizes[sender]
             weights = r.matrix(raw["weights"], _join(where, "weights"), rows, cols,
-                               f"'{sender}' -> '{receiver}' ({rows} receiving x {cols} sending units)")
+                               f"'{excerpt(sender)}' -> '{excerpt(receiver)}' ({rows} receiving x {cols} sending units)")
         trainable = r.get(raw, "trainable", where, _Reader.boolean, default=True)
         connections.append(Connection(sender, receiver, weights, bool(trainable)))
     return layers, connections
@@ -839,12 +883,12 @@ def _check_reference(r: _Reader, doc: dict, layers: list[Layer],
             continue
         layer = by_name.get(name)
         if layer is None:
-            close = difflib.get_close_matches(name, by_name, n=1)
-            hint = f" (did you mean '{close[0]}'?)" if close else ""
-            r.bad(_join(where, "name"), f"there is no layer named '{name}'{hint}")
+            close = _close(name, by_name)
+            hint = f" (did you mean '{excerpt(close[0])}'?)" if close else ""
+            r.bad(_join(where, "name"), f"there is no layer named '{excerpt(name)}'{hint}")
             continue
         if name in seen_layers:
-            r.bad(_join(where, "name"), f"layer '{name}' has a reference already")
+            r.bad(_join(where, "name"), f"layer '{excerpt(name)}' has a reference already")
             continue
         seen_layers.add(name)
         if "bias" not in entry:
@@ -852,17 +896,17 @@ def _check_reference(r: _Reader, doc: dict, layers: list[Layer],
             continue
         # (a layer whose activation is misspelled has None there too: not an input layer)
         if not any(c.receiver == name for c in connections):
-            r.bad(_join(where, "bias"), f"'{name}' is an input layer (nothing connects to it), so it has no bias")
+            r.bad(_join(where, "bias"), f"'{excerpt(name)}' is an input layer (nothing connects to it), so it has no bias")
             continue
         if not layer.bias:
-            r.bad(_join(where, "bias"), f"layer '{name}' has no bias to compare with (bias = false)")
+            r.bad(_join(where, "bias"), f"layer '{excerpt(name)}' has no bias to compare with (bias = false)")
             continue
         values = entry["bias"]
         if not isinstance(values, list):
             r.bad(_join(where, "bias"), f"must be a list of {_count(layer.size, 'number')}, not {_kind(values)}")
             continue
         if r.vector(values, _join(where, "bias"), layer.size,
-                    f"layer '{name}' ({_count(layer.size, 'unit')})") is not None:
+                    f"layer '{excerpt(name)}' ({_count(layer.size, 'unit')})") is not None:
             biases.append((name, np.array(values, dtype=np.float64)))
     pairs = {(c.sender, c.receiver) for c in connections}
     for i, entry in enumerate(tables["connections"]):
@@ -874,10 +918,10 @@ def _check_reference(r: _Reader, doc: dict, layers: list[Layer],
             continue
         pair = tuple(ends)
         if pair not in pairs:
-            r.bad(where, f"there is no connection from '{pair[0]}' to '{pair[1]}'")
+            r.bad(where, f"there is no connection from '{excerpt(pair[0])}' to '{excerpt(pair[1])}'")
             continue
         if pair in seen_pairs:
-            r.bad(where, f"the connection from '{pair[0]}' to '{pair[1]}' has a reference already")
+            r.bad(where, f"the connection from '{excerpt(pair[0])}' to '{excerpt(pair[1])}' has a reference already")
             continue
         seen_pairs.add(pair)
         if "weights" not in entry:
@@ -885,7 +929,7 @@ def _check_reference(r: _Reader, doc: dict, layers: list[Layer],
             continue
         rows, cols = by_name[pair[1]].size, by_name[pair[0]].size
         w = r.matrix(entry["weights"], _join(where, "weights"), rows, cols,
-                     f"'{pair[0]}' -> '{pair[1]}' ({rows} receiving x {cols} sending units)")
+                     f"'{excerpt(pair[0])}' -> '{excerpt(pair[1])}' ({rows} receiving x {cols} sending units)")
         if w is not None:
             weights.append((pair[0], pair[1], w))
     if not biases and not weights and len(r.problems) == problems_before:
@@ -901,9 +945,9 @@ def _lesson_names(r: _Reader, raw: dict, key: str, allowed: tuple[str, ...], wha
         return ()
     for name in raw[key]:
         if name not in allowed:
-            close = difflib.get_close_matches(name, allowed, n=1)
-            hint = f" (did you mean '{close[0]}'?)" if close else ""
-            r.bad(where, f"'{name}' is not one of: {', '.join(allowed)}{hint}")
+            close = _close(name, allowed)
+            hint = f" (did you mean '{excerpt(close[0])}'?)" if close else ""
+            r.bad(where, f"'{excerpt(name)}' is not one of: {', '.join(allowed)}{hint}")
     return tuple(name for name in raw[key] if name in allowed)
 
 
@@ -975,7 +1019,8 @@ def _check_data(r: _Reader, doc: dict, base: Path, n_in: int, n_out: int, n_unit
         known = set(names)
         clash = next((name for name in more_names if name in known), None)
         if clash is not None:
-            r.bad("data.test_file", f"pattern name '{clash}' is also in the training patterns")
+            r.bad("data.test_file", f"pattern name '{excerpt(clash)}' is also in the training patterns"
+                  if _shows_text(test_file) else f"a pattern name is also in the training patterns ({NOT_SHOWN})")
             return None
         if count + extra > MAX_PATTERNS or (count + extra) * n_units > MAX_VALUES:
             r.bad("data.test_file", f"{count + extra:,} patterns in all is more than the limits allow "
@@ -994,7 +1039,7 @@ def _check_data(r: _Reader, doc: dict, base: Path, n_in: int, n_out: int, n_unit
         index = {name: k for k, name in enumerate(names)}
         for name in held:
             if name not in index:
-                r.bad("data.test", f"there is no pattern named '{name}'")
+                r.bad("data.test", f"there is no pattern named '{excerpt(name)}'")
                 return None
             test[index[name]] = True
     if test.all():
@@ -1008,20 +1053,32 @@ def _check_data(r: _Reader, doc: dict, base: Path, n_in: int, n_out: int, n_unit
     return Data(tuple(names), inputs, targets, test, file, test_file, extra)
 
 
+# A scenario may name any file as its data, another file's secrets too, and an error is
+# often pasted where others read it: a cell or a name is quoted only from a file named as
+# CSV data. Binary files and other encodings are refused before any text is looked at.
+NOT_SHOWN = "its text is not shown, since the file's name does not end in .csv"
+
+
+def _shows_text(file: str) -> bool:
+    return file.lower().endswith(".csv")
+
+
 def _read_csv(r: _Reader, base: Path, file: str, n_in: int, n_out: int, n_units: int, key: str = "data.file"):
     """Patterns from a CSV file: a header row, an optional 'pattern' column, then the
     input columns and the target columns in layer order. Empty target = don't care."""
     path = base / file
+    shown = excerpt(str(path), PATH_EXCERPT)
+    quote = _shows_text(file)
     try:
-        text = read_text(path, MAX_DATA_FILE_BYTES, str(path), "CSV file")
+        text = read_text(path, MAX_DATA_FILE_BYTES, shown, "CSV file")
     except InputError as e:
         for p in e.problems:
-            place = f"{path}:{p.line}" if p.line else str(path)
+            place = f"{shown}:{p.line}" if p.line else shown
             r.bad(key, f"{place}: {p.message}")
         return None, None, None
 
     def bad(line: int, message: str):
-        r.bad(key, f"{path}:{line}: {message}")
+        r.bad(key, f"{shown}:{line}: {message}")
         return None, None, None
 
     reader = csv.reader(io.StringIO(text))
@@ -1037,7 +1094,7 @@ def _read_csv(r: _Reader, base: Path, file: str, n_in: int, n_out: int, n_units:
         # Stop at the first row over a limit, before the rest of a huge file is read.
         most = min(MAX_PATTERNS, MAX_VALUES // n_units)
         names: list[str] = []
-        seen: set[str] = set()
+        seen: dict[str, int] = {}  # name -> its line
         values = array("d")  # 8 bytes a value, where a list of floats takes 32
         count = 0
         for row in reader:
@@ -1055,9 +1112,13 @@ def _read_csv(r: _Reader, base: Path, file: str, n_in: int, n_out: int, n_units:
                 name = row[0].strip()
                 if not name:
                     return bad(line, "the pattern name is empty")
+                if not name.isprintable():
+                    return bad(line, f"pattern name '{excerpt(name)}' {NOT_ONE_LINE}" if quote else
+                               f"the pattern name {NOT_ONE_LINE} ({NOT_SHOWN})")
                 if name in seen:
-                    return bad(line, f"pattern name '{name}' is used twice")
-                seen.add(name)
+                    return bad(line, f"pattern name '{excerpt(name)}' is used twice" if quote else
+                               f"the pattern name is also on line {seen[name]} ({NOT_SHOWN})")
+                seen[name] = line
                 names.append(name)
                 row = row[1:]
             for k, cell in enumerate(row):
@@ -1069,9 +1130,10 @@ def _read_csv(r: _Reader, base: Path, file: str, n_in: int, n_out: int, n_units:
                 try:
                     x = float(cell)
                 except ValueError:
-                    return bad(line, f"column {k + 1 + named} ('{cell[:20]}') is not a number")
+                    return bad(line, f"column {k + 1 + named} ('{excerpt(cell)}') is not a number" if quote else
+                               f"column {k + 1 + named} is not a number ({NOT_SHOWN})")
                 if not math.isfinite(x) and not (is_target and math.isnan(x)):
-                    return bad(line, f"column {k + 1 + named} must be finite, not {cell}")
+                    return bad(line, f"column {k + 1 + named} must be finite, not {excerpt(cell) if quote else x}")
                 values.append(x)
             count += 1
     except csv.Error as e:  # a cell over the csv module's size limit, for one

@@ -22,7 +22,6 @@ epochs again checking every one (the same numbers, so the same outcome, found ex
 from __future__ import annotations
 
 import math
-import re
 import statistics
 from dataclasses import dataclass
 
@@ -256,16 +255,3 @@ class Sweep:
 
 def _per_run(array: np.ndarray, runs: int) -> np.ndarray:
     return np.ascontiguousarray(np.broadcast_to(array, (runs,) + array.shape))
-
-
-def histogram(epochs: list[int], width: int = 60, height: int = 12, color: bool = False) -> str:
-    """The distribution of epochs to converge, drawn in text for a terminal (plotext)."""
-    import plotext  # only for this drawing
-
-    plotext.clear_figure()
-    plotext.plotsize(width, height)
-    plotext.theme("clear")
-    plotext.hist(epochs, bins=min(20, max(5, len(set(epochs)))))
-    plotext.xlabel("epochs to converge")
-    text = plotext.build()
-    return text if color else re.sub(r"\x1b\[[0-9;]*m", "", text)

@@ -14,6 +14,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
+from bptui.core.catalog import exists, user_path
 from bptui.core.errors import printable
 
 DIALOG_CSS = """
@@ -49,17 +50,19 @@ class SaveScreen(ModalScreen[Path]):
             box.border_title = "save the current state as a scenario file"
             yield Static("The file keeps the story and settings, with the current weights as its "
                          "starting weights. Enter to save, escape to cancel.")
-            yield Input(str(self.suggestion), id="save-path")
+            # Named after the scenario's file, whose name may hold control codes: an Input draws
+            # its value as it is, so the name offered is the escaped one (a plain, safe file name).
+            yield Input(printable(str(self.suggestion)), id="save-path")
             yield Static(id="save-warning")
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
-        path = Path(event.value.strip()).expanduser()
         if not event.value.strip():
             return
-        if path.exists() and path != self._confirmed:
+        path = user_path(event.value.strip())
+        if exists(path) and path != self._confirmed:
             self._confirmed = path
             self.query_one("#save-warning", Static).update(
-                f"{path} exists. Enter again to overwrite it, or change the name.")
+                Text(f"{printable(str(path))} exists. Enter again to overwrite it, or change the name."))
             return
         self.dismiss(path)
 
@@ -167,8 +170,8 @@ class EditScreen(ModalScreen[dict]):
             except ValueError:
                 value = math.nan
             if not (math.isfinite(value) and low <= value <= high):
-                self.query_one("#edit-warning", Static).update(
-                    f"{label}: '{text}' is not a number from {low:g} to {high:g}.")
+                self.query_one("#edit-warning", Static).update(  # a unit's name and typed text: no markup
+                    Text(f"{printable(label)}: '{printable(text)}' is not a number from {low:g} to {high:g}."))
                 self.query_one(f"#edit-{key}", Input).focus()
                 return
             values[key] = value

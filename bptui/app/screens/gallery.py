@@ -109,7 +109,7 @@ class GalleryScreen(ModalScreen[Scenario]):
         if isinstance(self.focused, Input):
             text = self.focused.value.strip()
             if text:
-                self._open(Path(text).expanduser(), text)
+                self._open(catalog.user_path(text), text)
             return
         self.query_one(OptionList).action_select()
 

@@ -399,6 +399,7 @@ class NetworkView(Vertical):
     _planned: tuple | None = None  # what the flow's plan was made for
     _plan: flow.Plan | None = None
     _fits = False
+    _pattern_title: str | None = None  # the border title last set, as plain text
 
     def compose(self):
         with ScrollableContainer(can_focus=False):
@@ -417,9 +418,10 @@ class NetworkView(Vertical):
     def show(self, snapshot: Snapshot, pattern: int) -> None:
         self._arrange(snapshot)
         self.diagram.show(snapshot, pattern)
-        title = f"network · pattern {snapshot.patterns[pattern]} ({pattern + 1}/{len(snapshot.patterns)})"
-        if title != self.border_title:  # setting it, even to the same text, repaints the panel
-            self.border_title = title
+        title = f"network · pattern {printable(snapshot.patterns[pattern])} ({pattern + 1}/{len(snapshot.patterns)})"
+        if title != self._pattern_title:  # setting it, even to the same text, repaints the panel
+            self._pattern_title = title
+            self.border_title = Text(title)  # a pattern's name from the file: never read as markup
         self.describe()
 
     def toggle_view(self) -> None:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from rich.text import Text
-from textual.widgets import Static
+from textual.geometry import Region
+from textual.widget import Widget
 
+from bptui.app.widgets.cells import changed_span
 from bptui.core.snapshot import Snapshot
 from bptui.core.stepper import PAUSED
 
@@ -24,14 +26,16 @@ def status_text(snapshot: Snapshot, phase: str, rate: float | None = None, extra
     if snapshot.status:
         out.append(f" │ {STATUS_WORDS.get(snapshot.status, snapshot.status)}", style="bold")
     if rate:
-        out.append(f" │ {rate:,.0f} epochs/s")
+        # Two significant digits: a rate that changes in its last digits at every redraw
+        # would be sent again each time, and reads no better.
+        out.append(f" │ {float(f'{rate:.2g}'):,.0f} epochs/s")
     if extra:
         out.append(f" │ {extra}", style="bold")
     out.append(f" │ seed {snapshot.seed} │ {snapshot.title}")
     return out
 
 
-class StatusLine(Static):
+class StatusLine(Widget):
     DEFAULT_CSS = """
     StatusLine {
         height: 1;
@@ -40,10 +44,21 @@ class StatusLine(Static):
     }
     """
 
-    _shown: Text | None = None
+    _shown = Text()
+
+    def render(self) -> Text:
+        return self._shown
 
     def show(self, snapshot: Snapshot, phase: str, rate: float | None = None, extra: str = "") -> None:
+        """Repaint only the cells that changed: while training, the epoch and the loss."""
         text = status_text(snapshot, phase, rate, extra)
-        if text != self._shown:
-            self._shown = text
-            self.update(text)
+        span = changed_span(self._shown, text)
+        if span is None:
+            return
+        self._shown = text
+        start, end = span
+        width = self.size.width
+        if not width:
+            self.refresh()
+        elif start < width:  # what lies past the edge is cut, an ellipsis at the edge
+            self.refresh(Region(start, 0, min(end, width) - start, 1))

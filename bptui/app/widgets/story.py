@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import re
 
+from markdown_it import MarkdownIt
 from rich.text import Text
 from textual.containers import VerticalScroll
-from textual.widgets import Static
+from textual.widgets import Markdown, Static
 
-from bptui.core.errors import printable
+from bptui.core.errors import printable, printable_lines
 from bptui.core.scenario import Scenario
 
 # The keys that make the first step; the phases in plain words (the help says loss, backward).
@@ -83,3 +84,47 @@ class StoryCard(VerticalScroll, can_focus=False):
     def show(self, scenario: Scenario) -> None:
         self.query_one("#story-card-text", Static).update(card_text(scenario))
         self.scroll_home(animate=False)
+
+
+# The only links a story may make: a web page, opened in the browser. A scenario file is
+# untrusted, and the terminal's "open" of any other URL (file:, javascript:, a custom
+# scheme, a relative path handed to xdg-open) could open or run a local file.
+LINK_SCHEMES = ("http://", "https://")
+
+
+def safe_link(url: str) -> bool:
+    return url.strip().lower().startswith(LINK_SCHEMES)
+
+
+def story_parser() -> MarkdownIt:
+    """Textual's own Markdown parser ("gfm-like"), making links of web addresses only: any
+    other link is left as the text it is written as."""
+    parser = MarkdownIt("gfm-like")
+    parser.validateLink = safe_link
+    return parser
+
+
+class StoryText(Markdown):
+    """The story panel: the scenario's own Markdown, from an untrusted file.
+
+    It keeps its Markdown, but every control character is shown escaped
+    (``printable_lines``), links are made only of http and https addresses, and a click
+    opens nothing else, whatever reaches the widget."""
+
+    def __init__(self, markdown: str | None = None, **kwargs) -> None:
+        super().__init__(markdown, parser_factory=story_parser, **kwargs)
+
+    def update(self, markdown: str):
+        return super().update(printable_lines(markdown))
+
+    def append(self, markdown: str):
+        return super().append(printable_lines(markdown))
+
+    def on_markdown_link_clicked(self, event: Markdown.LinkClicked) -> None:
+        event.prevent_default()  # Markdown's own handler opens any URL
+        event.stop()
+        if safe_link(event.href):
+            self.app.open_url(event.href.strip())
+        else:
+            self.notify(f"Not opened: {printable(event.href)} (a story opens only http and https links)",
+                        severity="warning", markup=False)

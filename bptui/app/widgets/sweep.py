@@ -8,6 +8,7 @@ from rich.text import Text
 from textual.containers import ScrollableContainer
 
 from bptui.app.widgets.textview import TextView
+from bptui.core.errors import printable
 from bptui.core.plots import histogram
 from bptui.core.sweep import SweepResult
 
@@ -27,7 +28,7 @@ class SweepPanel(ScrollableContainer):
 
     def show_result(self, result: SweepResult, title: str) -> None:
         width = max(self.size.width - 6, 24)
-        lines = [part for line in result.summary(title) for part in textwrap.wrap(line, width)]
+        lines = [part for line in result.summary(printable(title)) for part in textwrap.wrap(line, width)]
         text = Text("\n".join(lines) + "\n")
         epochs = [e for e in result.epochs if e is not None]
         if epochs:

@@ -23,6 +23,7 @@ from textual.visual import Visual, visualize
 from textual.widget import Widget
 
 from bptui.app.glyphs import palette
+from bptui.app.widgets.cells import changed_span
 from bptui.core.snapshot import Snapshot
 
 
@@ -54,9 +55,12 @@ class TextView(Widget):
             self.refresh(layout=True)
             return
         for y, (before, after) in enumerate(zip(old, lines)):
-            if before != after:
+            span = changed_span(before, after)
+            if span is not None:
                 self._strips.pop(y, None)
-                self.refresh(Region(0, y, self.outer_size.width, 1))
+                # Up to the last cell that changed (+ 1: the left padding), not the whole
+                # width: the rest of the line need not be sent again.
+                self.refresh(Region(0, y, min(span[1] + 1, self.outer_size.width), 1))
 
     def render_line(self, y: int) -> Strip:
         if self.text_selection is not None:  # a selection spans lines: Textual's way, whole
@@ -88,6 +92,9 @@ class TextPanel(ScrollableContainer):
 
     ``draw(snapshot, colours, width)`` returns the text; it is drawn again when the
     panel is resized, so sentences wrap to the panel's width.
+
+    ``follow_end``: the panel keeps its last line in sight (the ledger, newest last)
+    whenever its text or its size changes.
     """
 
     DEFAULT_CSS = """
@@ -97,9 +104,11 @@ class TextPanel(ScrollableContainer):
     }
     """
 
-    def __init__(self, draw: Callable[[Snapshot, dict, int], Text], **kwargs) -> None:
+    def __init__(self, draw: Callable[[Snapshot, dict, int], Text], *, follow_end: bool = False,
+                 **kwargs) -> None:
         super().__init__(**kwargs)
         self._draw = draw
+        self.follow_end = follow_end
         self._snapshot: Snapshot | None = None
         self._width = 0
 
@@ -116,8 +125,24 @@ class TextPanel(ScrollableContainer):
         # The text's columns: the panel's, less the scrollbar's gutter (1) and TextView's
         # padding (2); a drawing lays itself out for them. 16 until the panel has a size.
         self.query_one(TextView).set_text(self._draw(snapshot, palette(self.app), max(self.size.width - 3, 16)))
+        if self.follow_end:
+            self._keep_end()  # new lines in the same number: no layout, so no call below
 
     def on_resize(self) -> None:
         # Only a new width changes the wrapping; redrawing on every resize could feed a loop.
         if self._snapshot is not None and self.size.width != self._width:
             self.show(self._snapshot)
+        if self.follow_end:
+            self._keep_end()
+
+    def watch_virtual_size(self) -> None:
+        # The end is known only after the layout that sizes the new text. A scroll_end
+        # deferred to the screen's next refresh could run before the text view's request
+        # for that layout reached the screen, and so went to the end of the old text
+        # (issue 13). This runs inside that layout, before the panel's container size is
+        # set: scroll once the layout is done.
+        if self.follow_end:
+            self.call_later(self._keep_end)
+
+    def _keep_end(self) -> None:
+        self.scroll_end(animate=False, immediate=True)
