@@ -353,8 +353,12 @@ class BptuiApp(App):
         """Paused or stepping: a view that shows the knock-outs has come on screen."""
         if self.is_running and self.run_ is not None:
             self._wants_counterfactuals()
+            version = self.controller.version
             self.controller.complete_counterfactuals()
-            self._redraw(force_plot=True)
+            # Only a new snapshot is drawn now: a key while training (a panel) must not
+            # wait for the whole screen, the loss plot included, to be drawn again.
+            if self.controller.version != version:
+                self._redraw(force_plot=True)
 
     def on_resize(self) -> None:
         self.call_after_refresh(self._complete_counterfactuals)  # a taller screen may show the panel
