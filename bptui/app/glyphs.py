@@ -68,19 +68,6 @@ def signed_bar(fraction: float, half: int, positive: str = "", negative: str = "
     return out
 
 
-def percent(share: float, digits: int | None = None) -> str:
-    """A signed share as a percentage with its sign, so it reads without colour: +86%,
-    -7.1%, 0% (exactly none). ``digits`` None: one decimal below 10%, where whole
-    percents would round a share of a few percent away."""
-    if not math.isfinite(share):
-        return "nan" if math.isnan(share) else ("+inf" if share > 0 else "-inf")
-    if share == 0:
-        return "0%"
-    if digits is None:
-        digits = 1 if abs(share) < 0.095 else 0
-    return f"{share:+.{digits}%}"
-
-
 def shade(a: float) -> str:
     """An activation in 0..1 as a shade block (clipped for units that go outside it)."""
     if not math.isfinite(a):

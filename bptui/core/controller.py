@@ -151,15 +151,24 @@ class Controller:
 
     # Stepping
 
+    def _may_step(self) -> bool:
+        """Whether a key may step the run: not past a lesson's budget, nor an ended run
+        (a step under way may always go on)."""
+        if self.run is None:
+            return False
+        self.stop()
+        if self.stepper.mid_step:
+            return True
+        if self.out_of_budget():
+            return False
+        if self.run.status is not None:
+            self.say_ended()
+            return False
+        return True
+
     def step_update(self) -> Question | None:
         """One whole weight change; in quiz mode a question first (the step waits for it)."""
-        if self.run is None:
-            return None
-        self.stop()
-        if not self.stepper.mid_step and self.out_of_budget():
-            return None
-        if self.run.status is not None and not self.stepper.mid_step:
-            self.say_ended()
+        if not self._may_step():
             return None
         if not self.stepper.mid_step:
             self.stepper.step()
@@ -171,13 +180,7 @@ class Controller:
 
     def step_phase(self) -> Question | None:
         """One phase of a weight change; in quiz mode a question before the blame goes back."""
-        if self.run is None:
-            return None
-        self.stop()
-        if not self.stepper.mid_step and self.out_of_budget():
-            return None
-        if self.run.status is not None and not self.stepper.mid_step:
-            self.say_ended()
+        if not self._may_step():
             return None
         question = self._quiz_now()
         if question is None:

@@ -28,8 +28,8 @@ import textwrap
 import numpy as np
 from rich.text import Text
 
-from bptui.app.glyphs import compact, percent, signed_bar
-from bptui.core.blame import most_blamed
+from bptui.app.glyphs import compact, signed_bar
+from bptui.core.blame import most_blamed, percent
 from bptui.core.snapshot import LayerState, Snapshot
 from bptui.core.stepper import RUNNING
 

@@ -23,7 +23,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from rich.text import Text
 
-from bptui.app.glyphs import number, percent, short_labels, signed, weight_cell
+from bptui.app.glyphs import number, short_labels, signed, weight_cell
+from bptui.core.blame import percent
 from bptui.core.errors import printable
 from bptui.core.snapshot import Snapshot
 from bptui.core.stepper import BACKWARD, FORWARD, LOSS, UPDATE

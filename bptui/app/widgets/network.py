@@ -23,10 +23,11 @@ from textual.geometry import Region
 from textual.message import Message
 from textual.widgets import Static
 
-from bptui.app.glyphs import number, palette, percent, short_labels, signed, signed_bar, weight_cell
+from bptui.app.glyphs import number, palette, short_labels, signed, signed_bar, weight_cell
 from bptui.app.widgets import flow
 from bptui.app.widgets.flow import changed
 from bptui.app.widgets.textview import TextView
+from bptui.core.blame import percent
 from bptui.core.errors import printable
 from bptui.core.snapshot import Snapshot
 from bptui.core.stepper import BACKWARD, FORWARD, LOSS, UPDATE
