@@ -42,6 +42,7 @@ from bptui.app.screens.help import HelpScreen
 from bptui.app.widgets.blame import blame_text
 from bptui.app.widgets.check import CheckDrawer
 from bptui.app.widgets.explain import ExplainDrawer
+from bptui.app.widgets.flow import FLOW_UNITS, FLOW_WEIGHTS
 from bptui.app.widgets.ledger import ledger_drawer
 from bptui.app.widgets.hidden import hidden_text
 from bptui.app.widgets.loss import LossPlot
@@ -52,7 +53,7 @@ from bptui.app.widgets.story import StoryCard, StoryText
 from bptui.app.widgets.sweep import SweepPanel
 from bptui.app.widgets.textview import TextPanel
 from bptui.app.widgets.updates import updates_text
-from bptui.core.controller import SWEEP_SEEDS, Controller
+from bptui.core.controller import SWEEP_SEEDS, Controller, build, builds_quickly, weights_of
 from bptui.core.errors import printable
 from bptui.core.gradcheck import GradientCheck, check_gradients
 from bptui.core.scenario import MAX_WEIGHT_INIT, Scenario
@@ -121,6 +122,21 @@ class Checked(Message):
         self.result = result
         self.what = what
         self.epoch = epoch
+
+
+class RunBuilt(Message):
+    """A scenario's run, built in a thread (controller.build)."""
+
+    def __init__(self, token: int, built) -> None:
+        super().__init__()
+        self.token = token
+        self.built = built
+
+
+class BuildFailed(Message):
+    def __init__(self, token: int, scenario: Scenario, reason: str) -> None:
+        super().__init__()
+        self.token, self.scenario, self.reason = token, scenario, reason
 
 
 class Stopped(Message):
@@ -224,6 +240,8 @@ class BptuiApp(App):
         self.pattern = 0
         self._dirty = False  # something besides a new snapshot asks for a redraw
         self._drawn = 0  # the controller's snapshot version last drawn
+        self._building = 0  # counts loads: a run built in a thread for an older one is dropped
+        self._pending: int | None = None  # the load whose run is being built in a thread
         self._last_plot = 0.0
         self.checker = CheckDrawer()
 
@@ -301,6 +319,8 @@ class BptuiApp(App):
         # the palette should not offer them.
         if isinstance(self.screen, ModalScreen) and action in RUN_ACTIONS:
             return False
+        if self.building and action in RUN_ACTIONS - WHILE_BUILDING:
+            return False
         return True
 
     # The run
@@ -309,7 +329,57 @@ class BptuiApp(App):
         self.workers.cancel_group(self, "sweep")  # a sweep of another scenario is no use now
         self.query_one(SweepPanel).say(f"Press S to train {SWEEP_SEEDS} seeds of this scenario at once.")
         self.controller.wants_counterfactuals = self._wants_counterfactuals()
-        self.controller.load(scenario, seed)
+        self._building += 1
+        self._pending = None
+        if builds_quickly(scenario):
+            self.controller.load(scenario, seed)
+            self._loaded(scenario)
+            return
+        # A network of millions of weights takes a second or more to build: the screen
+        # says so at once, and the run's keys wait for it (issue 14).
+        self.controller.stop()
+        self._pending = self._building
+        self.title = f"bptui · {printable(scenario.title)}"
+        self.query_one(StoryCard).show(scenario)  # something to read meanwhile
+        self.query_one("#side").set_class(True, "-card")
+        self.query_one(StatusLine).say(f" building the network: {weights_of(scenario):,} weights, "
+                                       f"{len(scenario.data.names):,} patterns … │ {printable(scenario.title)}")
+        self._build(scenario, seed, self._building, self.controller.wants_counterfactuals)
+
+    @work(thread=True, exclusive=True, group="build", exit_on_error=False)
+    def _build(self, scenario: Scenario, seed: int | None, token: int, counterfactuals: bool) -> None:
+        try:
+            built = build(scenario, seed, counterfactuals)
+        except MemoryError:
+            self.post_message(BuildFailed(token, scenario, "There is not enough memory for this network."))
+            return
+        self.post_message(RunBuilt(token, built))
+
+    @property
+    def building(self) -> bool:
+        """Whether a network is being built in a thread (the run's keys wait)."""
+        return self._pending is not None
+
+    def on_run_built(self, message: RunBuilt) -> None:
+        if message.token != self._building:
+            return  # another scenario was opened meanwhile
+        self._pending = None
+        self.controller.adopt(message.built)
+        self._loaded(message.built.scenario)
+
+    def on_build_failed(self, message: BuildFailed) -> None:
+        if message.token != self._building:
+            return
+        self._pending = None
+        self.say(f"Not opened: {printable(message.scenario.title)}. {message.reason}", "error", timeout=15)
+        if self.controller.snapshot is None:  # nothing else to show: the gallery again
+            self.push_screen(GalleryScreen(can_cancel=False), self._opened)
+        else:
+            self._dirty = True
+            self._redraw()
+
+    def _loaded(self, scenario: Scenario) -> None:
+        """The controller holds the scenario's run: the views follow."""
         self.pattern = 0
         self.title = f"bptui · {printable(scenario.title)}"
         self.query_one("#story-text", Markdown).update(lesson_text(scenario) + (scenario.story or
@@ -366,7 +436,8 @@ class BptuiApp(App):
     def _redraw(self, force_plot: bool = False) -> None:
         # Not while shutting down: the widgets are removed before the timers stop.
         c = self.controller
-        if (c.version == self._drawn and not self._dirty) or c.snapshot is None or not self.is_running:
+        if (c.version == self._drawn and not self._dirty) or c.snapshot is None or not self.is_running \
+                or self.building:  # the status line says so, and the last run's views wait
             return
         self._drawn, self._dirty = c.version, False
         s = c.snapshot
@@ -692,7 +763,9 @@ class BptuiApp(App):
         self.query_one(SweepPanel).show_result(message.result, message.title)
 
     def action_switch_view(self) -> None:
-        self.query_one(NetworkView).toggle_view()
+        if not self.query_one(NetworkView).toggle_view():
+            self.say(f"The flow draws every unit and weight: it is for networks of up to {FLOW_UNITS:,} units "
+                     f"and {FLOW_WEIGHTS:,} weights. This one has the layers view only.")
         self._complete_counterfactuals()
 
     def action_log_scale(self) -> None:
@@ -722,6 +795,7 @@ class BptuiApp(App):
 # The app's own actions, by name (without their arguments): none of them acts on a dialog.
 # quit stays: under a dialog it is Textual's ctrl+q (q itself is the dialog's to type).
 RUN_ACTIONS = frozenset(action.split("(")[0] for action in BptuiApp.ACTIONS) - {"quit"}
+WHILE_BUILDING = frozenset({"open", "help"})  # the keys that need no run
 
 
 def lesson_text(scenario: Scenario) -> str:

@@ -30,6 +30,7 @@ from bptui.core.gradcheck import bias_index, weight_index
 from bptui.core.health import run_warnings
 from bptui.core.history import History
 from bptui.core.ledger import ledger_lines
+from bptui.core.network import Pass
 from bptui.core.save import save_scenario
 from bptui.core.scenario import (Scenario, change_settings, load_scenario,
                                  scale_learning_rate)
@@ -37,6 +38,7 @@ from bptui.core.snapshot import Snapshot, take_snapshot
 from bptui.core.stepper import FORWARD, PAUSED, RUNNING, UPDATE, Stepper
 from bptui.core.training import CONVERGED, DIVERGED, Run
 
+HISTORY_BYTES = 64 * 2**20  # time travel's checkpoints take at most this, or two of them (history.py)
 HISTORY = 5000  # the loss of at most about twice this many epochs is kept: memory stays flat
 LEDGER_LINES = 2000  # the ledger keeps the newest lines
 LEDGER_TOP = 3  # weights listed per update in the ledger, biggest changes first
@@ -86,6 +88,43 @@ def starting_weights_fixed(scenario: Scenario) -> bool:
                     if layer.activation is not None and layer.bias))
 
 
+@dataclass(frozen=True)
+class Built:
+    """A scenario's run, made ready to show: its checkpoints, stepper, and a first snapshot."""
+
+    scenario: Scenario
+    run: Run
+    history: History
+    stepper: Stepper
+    pass_: Pass
+    snapshot: Snapshot
+
+
+def build(scenario: Scenario, seed: int | None, counterfactuals: bool) -> Built:
+    """The run of a scenario, at rest at its starting weights. It touches nothing shared,
+    so the app builds a network of millions of weights in a thread (a second or more)."""
+    run = Run(scenario, seed=seed, history=HISTORY)
+    run.keep_last_change = True  # for the ledger and for explaining the last change
+    history = History(run, budget=HISTORY_BYTES)
+    p = run.inspect()
+    return Built(scenario, run, history, Stepper(run), p, take_snapshot(run, p, PAUSED, counterfactuals=counterfactuals))
+
+
+def weights_of(scenario: Scenario) -> int:
+    """The connections' weights, each shared matrix counted at every use."""
+    return sum(scenario.layer(c.sender).size * scenario.layer(c.receiver).size for c in scenario.connections)
+
+
+QUICK_WEIGHTS = 250_000  # a network with more weights takes 50 ms or more to build (allocating, copying)
+QUICK_WORK = 20_000_000  # ...or with more multiply-adds in a pass over its data
+
+
+def builds_quickly(scenario: Scenario) -> bool:
+    """Whether the run of ``scenario`` is built in well under a tenth of a second."""
+    weights = weights_of(scenario)
+    return weights <= QUICK_WEIGHTS and weights * len(scenario.data.names) <= QUICK_WORK
+
+
 class Controller:
     def __init__(self, say: Say | None = None) -> None:
         self.say: Say = say or (lambda text, severity="information", **_: None)
@@ -116,16 +155,19 @@ class Controller:
 
     def load(self, scenario: Scenario, seed: int | None = None) -> None:
         self.stop()
-        self.scenario = scenario
-        self.run = Run(scenario, seed=seed, history=HISTORY)
-        self.run.keep_last_change = True  # for the ledger and for explaining the last change
-        self.history = History(self.run)
-        self.stepper = Stepper(self.run)
+        self.adopt(build(scenario, seed, self.wants_counterfactuals))
+
+    def adopt(self, built: Built) -> None:
+        """Take a run that ``build`` made (in another thread, for a big network) as the one shown."""
+        self.stop()
+        self.scenario, self.run, self.history, self.stepper = built.scenario, built.run, built.history, built.stepper
         self.counterfactuals_dear = False  # measured again for this network when it trains
         self.ledger = []
         self.goal_met_at = None
         self.warnings = []
-        self.rest()
+        self.phase, self.rate = PAUSED, None
+        self.pass_, self.rows = built.pass_, slice(None)
+        self._show(built.snapshot)
 
     def rest(self, phase: str = PAUSED) -> None:
         """Show the run at rest: a full pass at the current weights (or the step under way)."""
@@ -293,6 +335,11 @@ class Controller:
                             ledger.append(f"... {run.updates - updates - 1:,} updates not listed while "
                                           "running (bptui train --trace lists every one)")
                         ledger += ledger_lines(run, LEDGER_TOP)
+                    if self._halt.is_set():
+                        # Stopped by a key: the app takes its own snapshot at rest. One here
+                        # would keep the key waiting: a second for a network of millions.
+                        report(generation, None, 0.0, ledger)
+                        break
                     # Counterfactuals once a plain snapshot's time is known, to tell their cost;
                     # then on as long as they cost at most COUNTERFACTUAL_SHARE of the chunk.
                     counterfactuals = self.wants_counterfactuals and not self.counterfactuals_dear and plain is not None
@@ -320,13 +367,13 @@ class Controller:
         finally:
             self._idle.set()
 
-    def progressed(self, generation: int, snapshot: Snapshot, rate: float, ledger: list[str]) -> None:
-        """A chunk's report, in the app's thread."""
+    def progressed(self, generation: int, snapshot: Snapshot | None, rate: float, ledger: list[str]) -> None:
+        """A chunk's report, in the app's thread (no snapshot: the last, of a run stopped by a key)."""
         if generation != self.generation:
             return
         if ledger:
             self.write_ledger(ledger)
-        if self.running:
+        if self.running and snapshot is not None:
             self.rate = rate
             self._show(snapshot)
 

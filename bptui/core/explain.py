@@ -178,18 +178,47 @@ def param_name(network: Network, param: Param) -> str:
 
 
 def params(network: Network) -> list[Param]:
-    """Every trainable weight and bias, laid out like ``network.grad``."""
+    """Every trainable weight and bias, laid out like ``network.grad``. A shared weight
+    (bias) is one parameter, named by the first connection (layer) of its group in the
+    file."""
     out: list[Param] = [None] * network.n_trainable
     index = np.arange(network.n_trainable)
     weights, biases = network.views(index)
-    for link in network.links:
+    for link in network.links:  # declaration order
         if link.trainable:
             for (j, i), k in np.ndenumerate(weights[link.index]):
-                out[k] = Param(link.receiver.name, j, link.sender.name, i)
-    for u, b in biases.items():
-        for j, k in enumerate(b[0]):
-            out[k] = Param(network.layers[u].name, j)
+                if out[k] is None:
+                    out[k] = Param(link.receiver.name, j, link.sender.name, i)
+    for layer in network.scenario.layers:  # declaration order, not theta's (topological)
+        u = network.layer(layer.name).index
+        if u in biases:
+            for j, k in enumerate(biases[u][0]):
+                if out[k] is None:
+                    out[k] = Param(layer.name, j)
     return out
+
+
+def param_at(network: Network, k: int) -> Param:
+    """``params(network)[k]``, without naming every parameter first: a network of millions
+    of weights took seconds to name them all, for the ledger's five lines."""
+    for link in network.links:  # declaration order: a shared weight is named by its first use
+        start, end = network._link_spans[link.index]
+        if link.trainable and start <= k < end:
+            j, i = divmod(k - start, link.sender.size)
+            return Param(link.receiver.name, j, link.sender.name, i)
+    for layer in network.scenario.layers:
+        start, end = network._bias_spans.get(network.layer(layer.name).index, (0, 0))
+        if start <= k < end and end <= network.n_trainable:
+            return Param(layer.name, k - start)
+    raise IndexError(k)
+
+
+def share_of(network: Network, param: Param) -> str | None:
+    """The name of the group that shares the weight's matrix (the bias's vector), or None."""
+    unit = network.layer(param.layer)
+    if param.sender is None:
+        return unit.bias_share
+    return next(link.share for link in unit.incoming if link.sender.name == param.sender)
 
 
 def explain_delta(run: Run, p: Pass, layer: str, j: int, pattern: int = 0, rows=slice(None),
@@ -218,36 +247,83 @@ def explain_gradient(run: Run, p: Pass, param: Param, rows=slice(None), grad: np
     last pass's); the result is taken from it. Raises ValueError for a frozen weight or bias, or
     when ``grad`` does not hold this pass's gradients into the layer (a step not yet
     through the layer's backward phase, or another pass's gradient).
+
+    A shared weight (bias) is one parameter used by several connections (layers): its
+    gradient is the sum of each use's, and the derivation is that sum, with each use's
+    own derivation as a part. Mid-step it is the sum of the uses the backward pass has
+    reached so far, as ``grad`` holds it.
     """
     net = run.network
     unit = net.layer(param.layer)
     link = _link(net, param)
     grad = net.grad if grad is None else grad
     weights, biases = net.views(grad)
-    delta = p.delta[unit.index]
-    # An output layer has its delta (the loss phase) before its gradients (its backward
-    # phase); until then ``grad`` holds another pass's. Redoing the engine's own operation
-    # tells the two apart exactly (nan included: a diverged run's numbers are still its own).
-    if delta is None or not np.array_equal(
-            np.sum(delta, axis=-2, keepdims=True) if link is None else delta.swapaxes(-1, -2) @ p.a[link.sender.index],
-            biases[unit.index] if link is None else weights[link.index], equal_nan=True):
+    engine = biases[unit.index] if link is None else weights[link.index]
+    uses = net.bias_uses(unit) if link is None else net.uses(link)
+    done, per_use = _uses_done(p, uses, link is None, engine)
+    if not done:
         raise ValueError(f"the gradients into {param.layer} are not computed yet in this pass")
     ctx = _Context(run, p, rows, 0, digits, limit)
     name = param_name(net, param)
+    value = float(engine[0, param.j] if link is None else engine[param.j, param.i])
+    if len(uses) == 1:
+        return _use_gradient(ctx, unit, link, param, f"dE/d{name}", value)
+    parts = []
+    for n, (use, matrix) in enumerate(zip(uses[:done], per_use)):
+        use_unit, use_link = (use, None) if link is None else (use.receiver, use)
+        use_param = Param(use_unit.name, param.j, None if link is None else use.sender.name, param.i)
+        what = f"dE/d{param_name(net, use_param)} [use {n + 1}]"
+        parts.append(_use_gradient(ctx, use_unit, use_link, use_param, what,
+                                   matrix[0, param.j] if link is None else matrix[param.j, param.i]))
+    terms = [Term((Factor(part.what, part.value),)) for part in parts]
+    kind = "bias" if link is None else "weight"
+    members = "layers" if link is None else "connections"
+    notes = [f"{name} is one {kind} shared ('{(unit.bias_share if link is None else link.share)}') by "
+             f"{len(uses)} {members}: its gradient is the sum over its uses, in the order the backward pass adds them"]
+    if done < len(uses):
+        ahead = ", ".join(dict.fromkeys((use if link is None else use.receiver).name for use in uses[done:]))
+        notes.append(f"so far {done} of its {len(uses)} uses: the backward phase of {ahead} is still to come")
+    symbolic = "sum over its uses of dE/d" + ("b" if link is None else "w") + " of that use"
+    return Derivation(f"dE/d{name}", symbolic, (), ctx.fold(terms), value, tuple(notes), tuple(parts), digits)
+
+
+def _uses_done(p: Pass, uses: list, bias: bool, engine: np.ndarray) -> tuple[int, list[np.ndarray]]:
+    """How many of a parameter's uses (in the order the engine adds them) have their
+    gradient in ``engine`` (its view of grad), and each use's gradient so far.
+
+    An output layer has its delta (the loss phase) before its gradients (its backward
+    phase); until then grad holds another pass's. Redoing the engine's own operations in
+    its order, and comparing their running sum with grad, tells the two apart exactly
+    (nan included: a diverged run's numbers are still its own)."""
+    total, done, per_use = None, 0, []
+    for n, use in enumerate(uses):
+        delta = p.delta[use.index if bias else use.receiver.index]
+        if delta is None:
+            break
+        term = np.sum(delta, axis=-2, keepdims=True) if bias else delta.swapaxes(-1, -2) @ p.a[use.sender.index]
+        per_use.append(term)
+        total = term if total is None else total + term
+        if np.array_equal(total, engine, equal_nan=True):
+            done = n + 1
+    return done, per_use[:done]
+
+
+def _use_gradient(ctx: _Context, unit: LayerPlan, link: Link | None, param: Param, what: str,
+                  value: float) -> Derivation:
+    """dE/dw of one use of a weight (bias): the sum over the patterns of delta_j a_i (delta_j)."""
+    net = ctx.run.network
     j = unit_name(net, unit, param.j)
-    delta = delta[:, param.j]
+    delta = ctx.p.delta[unit.index][:, param.j]
     if link is None:
-        value = biases[unit.index][0, param.j]
         terms = [Term((Factor(f"delta({j}) [{ctx.names[k]}]", delta[k]),)) for k in range(len(delta))]
         symbolic = "sum over patterns of delta_j" if len(delta) > 1 else "delta_j"
     else:
-        value = weights[link.index][param.j, param.i]
-        a = p.a[link.sender.index][:, param.i]
+        a = ctx.p.a[link.sender.index][:, param.i]
         i = unit_name(net, link.sender, param.i)
         terms = [Term((Factor(f"delta({j}) [{ctx.names[k]}]", delta[k]),
                        Factor(f"a({i}) [{ctx.names[k]}]", a[k]))) for k in range(len(delta))]
         symbolic = "sum over patterns of delta_j x a_i" if len(delta) > 1 else "delta_j x a_i"
-    return Derivation(f"dE/d{name}", symbolic, (), ctx.fold(terms), float(value), digits=digits)
+    return Derivation(what, symbolic, (), ctx.fold(terms), float(value), digits=ctx.digits)
 
 
 def explain_change(run: Run, param: Param, digits: int = DIGITS, limit: int = LIMIT) -> Derivation:
@@ -273,7 +349,8 @@ def explain_change(run: Run, param: Param, digits: int = DIGITS, limit: int = LI
     lr = Factor("learning_rate", ch.learning_rate)
     carried = Term((Factor("momentum", ch.momentum), Factor(f"d{name}(t-1)", at(ch.dw_before))))
     parts = []
-    if len(ch.rows) == 1:
+    shared = share_of(net, param) is not None
+    if len(ch.rows) == 1 and not shared:
         # One pattern: the gradient is one product, shown inline as the paper writes it.
         j = unit_name(net, unit, param.j)
         factors = [lr, Factor(f"delta({j})", ch.pass_.delta[unit.index][0, param.j])]

@@ -26,7 +26,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from bptui.core.explain import param_name, params
+from bptui.core.explain import param_at, param_name, params, share_of
 from bptui.core.network import Network
 from bptui.core.training import Run
 
@@ -61,7 +61,7 @@ class Row:
     """One parameter checked."""
 
     index: int  # its place in theta (and in network.grad)
-    name: str  # w(receiving unit ← sending unit) or b(unit), in the scenario's unit names
+    name: str  # w(receiving unit ← sending unit) or b(unit), in the scenario's unit names (see parameter_names)
     backprop: float  # dE/dw as backprop computes it
     numeric: float  # the slope of E by central differences
     relative_error: float
@@ -159,14 +159,22 @@ def numeric_gradient(network: Network, x, t, care=None, margin: float = 0.0,
 
 def parameter_names(network: Network, indices: Iterable[int] | None = None) -> list[str]:
     """The names of the trainable parameters at ``indices`` (default: all, in theta's
-    order), as every explanation writes them (``explain.param_name``): ``w(h1<-x1)``."""
-    every = params(network)
-    return [param_name(network, every[k]) for k in (range(network.n_trainable) if indices is None else indices)]
+    order), as every explanation writes them (``explain.param_name``): ``w(h1<-x1)``. A
+    shared weight is one parameter, checked once: named by its group's first connection
+    and the group, ``w(h2[0]<-h1[1]) (shared 'tied')``, since its slope is that of all its uses."""
+    every = params(network) if indices is None else None  # a sample of a big network: only its names
+    names = []
+    for k in range(network.n_trainable) if indices is None else indices:
+        param = every[k] if every is not None else param_at(network, int(k))
+        share = share_of(network, param)
+        names.append(param_name(network, param) + (f" (shared '{share}')" if share is not None else ""))
+    return names
 
 
 def weight_index(network: Network, link: int, j: int, i: int) -> int:
     """The place in theta of w_ji, the weight from unit i to unit j of connection ``link``
-    (the scenario's connections, counted from 0)."""
+    (the scenario's connections, counted from 0). Connections that share their weights
+    give the same place: it is one parameter."""
     weights, _ = _places(network)
     if link not in weights:
         raise ValueError(f"connection {link} is frozen: its weights have no gradient")

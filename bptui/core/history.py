@@ -20,7 +20,11 @@ default limit), and restoring an epoch between two of them replays fewer epochs 
 
 so the bound is ``2 * limit * (16 * len(theta) + 2000)`` bytes (``History.max_bytes``):
 for the default limit of 500, about 2.1 MB for XOR's 9 weights and biases, 18 MB for a
-network of 1,000. The loss history costs almost nothing more: a checkpoint shares the
+network of 1,000. A ``budget`` in bytes lowers the limit for big networks, never below
+1 (the first checkpoint and one more): the app's 64 MB keeps the default for networks of
+up to about 4,000 weights, and 2 checkpoints (2 x 16 bytes a weight) for one of about a
+million or more; going back then replays more epochs (issue 14: memory stays a small
+multiple of the network's own arrays). The loss history costs almost nothing more: a checkpoint shares the
 run's loss lists and remembers only how long they were (a LossHistory only appends to
 its lists, and when it thins them it makes new ones, so a prefix once written never
 changes). Besides the run's current lists, checkpoints keep alive at most one older
@@ -99,10 +103,12 @@ class History:
     written again.
     """
 
-    def __init__(self, run: Run, limit: int = LIMIT):
+    def __init__(self, run: Run, limit: int = LIMIT, budget: int | None = None):
         if limit < 1:
             raise ValueError("limit must be at least 1")
         self.run = run
+        if budget is not None:
+            limit = min(limit, max(1, budget // (2 * (16 * run.network.theta.size + OVERHEAD))))
         self.limit = limit
         self.stride = 1  # epochs kept: every stride-th from the first kept one
         self.checkpoints: list[Checkpoint] = []

@@ -8,9 +8,11 @@ Notation of Rumelhart, Hinton and Williams (1986):
 All weights and biases live in one vector ``theta`` (trainable ones first), and each
 connection's matrix ``w`` (receiving x sending) and each layer's bias ``b`` is a view into it. So the update rule is
 three numpy calls whatever the shape of the network, and a gradient ``grad`` of the
-same layout lines up with it. Arrays are (..., patterns, units); leading axes, when a
-network is built with ``runs`` (or bound to stacked arrays, see ``bind``), stack
-independent runs that share one plan.
+same layout lines up with it. Connections (layers) that share weights (a bias) by name
+view one span of theta, so they are one parameter, whose gradient is the sum over its
+uses: dE/dw = sum over the uses u of sum over patterns of delta_j(u) a_i(u). Arrays are
+(..., patterns, units); leading axes, when a network is built with ``runs`` (or bound
+to stacked arrays, see ``bind``), stack independent runs that share one plan.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ class LayerPlan:
     b_grad: np.ndarray | None = None  # a view into grad; None when there is no bias or it is frozen
     bias_trainable: bool = True
     columns: slice | None = None  # its columns of the inputs (input layers) or targets (outputs)
+    bias_share: str | None = None  # the name of the bias it shares with other layers (None: its own)
 
     @property
     def size(self) -> int:
@@ -62,6 +65,7 @@ class Link:
     trainable: bool
     w: np.ndarray | None = None  # receiving x sending, a view into theta (see Network.bind)
     grad: np.ndarray | None = None  # a view into grad; None when frozen
+    share: str | None = None  # the name of the matrix it shares with other links (None: its own)
 
 
 class Views(NamedTuple):
@@ -88,7 +92,8 @@ class Network:
         self.loss = scenario.training.loss
         order = _topological(scenario)
         self.layers = [LayerPlan(i, layer.name, layer.units, None if layer.activation is None
-                                 else ACTIVATIONS[layer.activation], bias_trainable=layer.bias_trainable)
+                                 else ACTIVATIONS[layer.activation], bias_trainable=layer.bias_trainable,
+                                 bias_share=layer.bias_share)
                        for i, layer in enumerate(order)]
         by_name = {plan.name: plan for plan in self.layers}
 
@@ -96,33 +101,41 @@ class Network:
         # frozen biases, each a (start, end) span, so that grad (the trainable part) lines
         # up with theta's start. Without frozen biases the layout is the one random starting
         # weights have always been drawn in, so freezing nothing changes no seed's run.
+        # A share group takes one span, where its first member (in that order) would take
+        # its own, and later members view it: without shares the layout is as it was.
         conns = list(scenario.connections)
         self._link_shapes = [(by_name[c.receiver].size, by_name[c.sender].size) for c in conns]
         self._link_spans: list[tuple[int, int]] = [(0, 0)] * len(conns)
         self._bias_spans: dict[int, tuple[int, int]] = {}
         size = 0
+        shared: dict[tuple[str, str], tuple[int, int]] = {}  # (kind, share name) -> its span
 
-        def take(n: int) -> tuple[int, int]:
+        def take(n: int, kind: str, share: str | None) -> tuple[int, int]:
             nonlocal size
+            if share is not None and (kind, share) in shared:
+                return shared[kind, share]
             size += n
+            if share is not None:
+                shared[kind, share] = size - n, size
             return size - n, size
 
         for i, conn in enumerate(conns):
             if conn.trainable:
-                self._link_spans[i] = take(int(np.prod(self._link_shapes[i])))
+                self._link_spans[i] = take(int(np.prod(self._link_shapes[i])), "w", conn.share)
         for plan, layer in zip(self.layers, order):
             if layer.bias and layer.bias_trainable:
-                self._bias_spans[plan.index] = take(plan.size)
+                self._bias_spans[plan.index] = take(plan.size, "b", layer.bias_share)
         self.n_trainable = size
         for i, conn in enumerate(conns):
             if not conn.trainable:
-                self._link_spans[i] = take(int(np.prod(self._link_shapes[i])))
+                self._link_spans[i] = take(int(np.prod(self._link_shapes[i])), "w", conn.share)
         for plan, layer in zip(self.layers, order):
             if layer.bias and not layer.bias_trainable:
-                self._bias_spans[plan.index] = take(plan.size)
+                self._bias_spans[plan.index] = take(plan.size, "b", layer.bias_share)
         self.size = size
 
-        self.links: list[Link] = [Link(i, by_name[conn.sender], by_name[conn.receiver], conn.trainable)
+        self.links: list[Link] = [Link(i, by_name[conn.sender], by_name[conn.receiver], conn.trainable,
+                                       share=conn.share)
                                   for i, conn in enumerate(conns)]
         for link in self.links:  # in declaration order, so sums run in a fixed order
             link.sender.outgoing.append(link)
@@ -139,6 +152,16 @@ class Network:
                 start += unit.size
         self.n_inputs = sum(u.size for u in self.inputs)
         self.n_outputs = sum(u.size for u in self.outputs)
+        self._backward_order = list(reversed(self.computed))
+        # Each share group's uses in the order backward_layer adds their gradients up.
+        self._weight_uses: dict[str, list[Link]] = {}
+        self._bias_uses: dict[str, list[LayerPlan]] = {}
+        for unit in self._backward_order:
+            if unit.bias_share is not None:
+                self._bias_uses.setdefault(unit.bias_share, []).append(unit)
+            for link in unit.incoming:
+                if link.share is not None:
+                    self._weight_uses.setdefault(link.share, []).append(link)
         self.bind(np.zeros(self.runs + (size,)), np.zeros(self.runs + (self.n_trainable,)))
 
     def bind(self, theta: np.ndarray, grad: np.ndarray) -> None:
@@ -170,12 +193,30 @@ class Network:
         self._forward = [(u.index, [(link.sender.index, link.w.swapaxes(-1, -2)) for link in u.incoming],
                           u.b, u.f.f) for u in self.computed]
         # per layer j: its f's delta (None for an output layer, whose delta the loss gives),
-        # (k, w_kj) for each receiver k, and dE/db_j and (i, dE/dw_ji) to fill
-        self._backward = {u.index: (None if u.is_output else u.f.delta,
-                                    [(link.receiver.index, link.w) for link in u.outgoing], u.b_grad,
-                                    [(link.sender.index, link.grad) for link in u.incoming if link.grad is not None])
-                          for u in self.computed}
-        self._backward_order = list(reversed(self.computed))
+        # (k, w_kj) for each receiver k, dE/db_j and (i, dE/dw_ji) to fill, then the
+        # gradients to add to: a shared parameter's first use in backward order writes its
+        # gradient, the later ones add theirs, so the unshared path has no test to make
+        self._backward = {}
+        for u in self.computed:
+            b_first = u.b_grad is not None and (u.bias_share is None or self._bias_uses[u.bias_share][0] is u)
+            trained = [link for link in u.incoming if link.grad is not None]
+            first = [link.share is None or self._weight_uses[link.share][0] is link for link in trained]
+            self._backward[u.index] = (
+                None if u.is_output else u.f.delta, [(link.receiver.index, link.w) for link in u.outgoing],
+                u.b_grad if b_first else None,
+                [(link.sender.index, link.grad) for link, is_first in zip(trained, first) if is_first],
+                u.b_grad if not b_first else None,
+                [(link.sender.index, link.grad) for link, is_first in zip(trained, first) if not is_first])
+
+    def uses(self, link: Link) -> list[Link]:
+        """The links that view ``link``'s weights: every member of its share group, in the
+        order backward_layer adds their gradients up (so mid-step the first few are in
+        grad), or just ``link`` when it shares nothing."""
+        return list(self._weight_uses[link.share]) if link.share is not None else [link]
+
+    def bias_uses(self, layer: LayerPlan) -> list[LayerPlan]:
+        """The layers that view ``layer``'s bias, as ``uses`` does for weights."""
+        return list(self._bias_uses[layer.bias_share]) if layer.bias_share is not None else [layer]
 
     def layer(self, name: str) -> LayerPlan:
         return next(u for u in self.layers if u.name == name)
@@ -230,7 +271,7 @@ class Network:
     def backward_layer(self, p: Pass, unit: LayerPlan) -> None:
         """delta of one layer from the layers ahead, then the gradients of its incoming weights."""
         j = unit.index
-        f_delta, receivers, b_grad, w_grads = self._backward[j]
+        f_delta, receivers, b_grad, w_grads, b_add, w_adds = self._backward[j]
         a, delta = p.a, p.delta
         if f_delta is not None:  # a hidden layer: delta_j = f'(net_j) sum_k delta_k w_kj
             dE_da = None
@@ -243,9 +284,13 @@ class Network:
         delta_j = delta[j]
         if b_grad is not None:  # dE/db_j = sum over patterns of delta_j (np.sum, minus its Python wrapper)
             np.add.reduce(delta_j, axis=-2, out=b_grad, keepdims=True)
+        elif b_add is not None:  # a shared bias used before: its gradient sums over the uses
+            b_add += np.add.reduce(delta_j, axis=-2, keepdims=True)
         delta_j_t = delta_j.swapaxes(-1, -2)
         for i, w_grad in w_grads:  # dE/dw_ji = sum over patterns of delta_j a_i
             np.matmul(delta_j_t, a[i], out=w_grad)
+        for i, w_grad in w_adds:  # shared weights used before: their gradient sums over the uses
+            w_grad += np.matmul(delta_j_t, a[i])
 
     def backward(self, p: Pass) -> None:
         for unit in self._backward_order:

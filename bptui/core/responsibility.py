@@ -16,6 +16,11 @@ network, linear or not; two units whose faults play the same part get the same v
 unit equal to its reference is no player and gets 0. Up to ``EXACT_PLAYERS`` players
 every coalition is evaluated (2^n forward passes, stacked); beyond, the values are
 estimated from random orders (Castro, Gomez and Tejada, 2009), with a standard error.
+
+A shared weight or bias (``share``, ``bias_share``) is one parameter that several units
+use, and in a game each parameter has one player: it is played by the first unit that
+uses it in the network's topological order (the one nearest the inputs), and the loader
+makes references named through different members of a group agree.
 """
 
 from __future__ import annotations
@@ -67,7 +72,8 @@ def reference_theta(network: Network) -> np.ndarray | None:
 
 def players(network: Network, ref: np.ndarray) -> tuple[list[tuple[str, int]], np.ndarray]:
     """The units whose parameters differ from the reference, and for each place in theta
-    the player it belongs to (-1: nobody's, or equal to its reference)."""
+    the player it belongs to (-1: nobody's, or equal to its reference). A shared place
+    belongs to the first unit, in topological order, that uses it."""
     owner = np.full(network.size, -1)
     index = network.views(np.arange(network.size))
     differs = network.theta != ref
@@ -78,7 +84,7 @@ def players(network: Network, ref: np.ndarray) -> tuple[list[tuple[str, int]], n
             if u.b is not None:
                 places.append(index.biases[u.index][..., k].ravel())
             places = np.concatenate(places)
-            places = places[differs[places]]
+            places = places[differs[places] & (owner[places] < 0)]  # a shared place has one player
             if len(places):
                 owner[places] = len(found)
                 found.append((u.name, k))

@@ -2,7 +2,10 @@
 
 The file carries the scenario's story and settings unchanged and the current weights
 and biases as its starting weights, so loading it starts exactly where the run is.
-Floats are written with ``repr``, which round-trips every double bit for bit.
+Floats are written with ``repr``, which round-trips every double bit for bit. A
+recurrent network is written as the file declared it (``[time]``, ``delay``, ``at``,
+``start``), not unrolled: one matrix per connection and one bias per layer, since all
+the copies of one share it.
 """
 
 from __future__ import annotations
@@ -80,7 +83,23 @@ def scenario_toml(run: Run, out_path: Path) -> str:
         lines += [f"locked = {_names(s.lesson.locked)}", f"hide = {_names(s.lesson.hide)}"]
         if s.lesson.steps is not None:
             lines.append(f"steps = {s.lesson.steps}")
-    for layer in s.layers:
+    time = s.time
+    if time is not None:
+        lines += ["", "[time]", f"steps = {time.steps}"]
+    layers, biases, connections, links, reference = _declared(s, net)
+    # A shared matrix (bias) is written once, with its group's first member in the file;
+    # the others name the group and take it from there, so no copy can disagree.
+    written_shares: set[tuple[str, str]] = set()
+
+    def first_of(kind: str, share: str | None) -> bool:
+        if share is None:
+            return True
+        if (kind, share) in written_shares:
+            return False
+        written_shares.add((kind, share))
+        return True
+
+    for i, layer in enumerate(layers):
         lines += ["", "[[layers]]", f"name = {_string(layer.name)}"]
         # Named as the loader names the units of a layer given by its size: the size says it,
         # in a few bytes, where the names would repeat the layer's name once per unit.
@@ -90,10 +109,15 @@ def scenario_toml(run: Run, out_path: Path) -> str:
             lines.append(f"units = {_names(layer.units)}")
         if layer.activation is not None:
             lines.append(f"activation = {_string(layer.activation)}")
-            bias = net.layer(layer.name).b
-            lines.append(f"bias = {_row(bias[0])}" if bias is not None else "bias = false")
+            bias = biases[i]
+            if bias is None:
+                lines.append("bias = false")
+            else:
+                lines.append(f"bias = {_row(bias[0])}" if first_of("b", layer.bias_share) else "bias = true")
             if bias is not None and not layer.bias_trainable:
                 lines.append("bias_trainable = false")
+            if bias is not None and layer.bias_share is not None:
+                lines.append(f"bias_share = {_string(layer.bias_share)}")
         for key in ("too_high", "too_low"):
             if getattr(layer, key) is not None:
                 lines.append(f"{key} = {_string(getattr(layer, key))}")
@@ -102,15 +126,25 @@ def scenario_toml(run: Run, out_path: Path) -> str:
         if layer.features:
             lines.append("features = { " + ", ".join(f"{_string(name, key=True)} = {_row(values)}"
                                                      for name, values in layer.features) + " }")
-    for conn, link in zip(s.connections, net.links):
-        lines += ["", "[[connections]]", f"from = {_string(conn.sender)}", f"to = {_string(conn.receiver)}",
-                  f"weights = {_matrix(link.w)}"]
+        if time is not None and time.at[i] is not None:
+            lines.append(f"at = [{', '.join(map(str, time.at[i]))}]")
+        if time is not None and time.start[i] is not None:
+            start = time.start[i]
+            lines.append(f"start = {_string(start) if isinstance(start, str) else _row(start)}")
+    for k, (conn, link) in enumerate(zip(connections, links)):
+        lines += ["", "[[connections]]", f"from = {_string(conn.sender)}", f"to = {_string(conn.receiver)}"]
+        if time is not None and time.delays[k]:
+            lines.append(f"delay = {time.delays[k]}")
+        if first_of("w", conn.share):
+            lines.append(f"weights = {_matrix(link.w)}")
         if not conn.trainable:
             lines.append("trainable = false")
-    if s.reference is not None:  # what "correct" is goes with the story
-        for name, values in s.reference.biases:
+        if conn.share is not None:
+            lines.append(f"share = {_string(conn.share)}")
+    if reference is not None:  # what "correct" is goes with the story
+        for name, values in reference.biases:
             lines += ["", "[[reference.layers]]", f"name = {_string(name)}", f"bias = {_row(values)}"]
-        for sender, receiver, w in s.reference.weights:
+        for sender, receiver, w in reference.weights:
             lines += ["", "[[reference.connections]]", f"from = {_string(sender)}", f"to = {_string(receiver)}",
                       f"weights = {_matrix(w)}"]
     d = s.data
@@ -119,7 +153,9 @@ def scenario_toml(run: Run, out_path: Path) -> str:
         source = (s.path.parent if s.path else Path(".")) / d.file
         lines.append(f"file = {_string(_relative(source, out_path.parent))}")
     else:
-        lines += [f"patterns = {_names(d.names)}", f"inputs = {_matrix(d.inputs)}",
+        # The constant starting states of a recurrent network are the file's, not the data's.
+        inputs = d.inputs if time is None else d.inputs[:, list(time.given_columns)]
+        lines += [f"patterns = {_names(d.names)}", f"inputs = {_matrix(inputs)}",
                   f"targets = {_matrix(d.targets)}"]
     if d.test_file is not None:
         source = (s.path.parent if s.path else Path(".")) / d.test_file
@@ -140,6 +176,26 @@ def scenario_toml(run: Run, out_path: Path) -> str:
             if value is not None:
                 lines.append(f"{key} = {_number(value)}")
     return "\n".join(lines) + "\n"
+
+
+def _declared(s: Scenario, net):
+    """The layers and connections to write, with each layer's bias and each connection's
+    link in the run, and the reference: for a recurrent network, as the file declares
+    them, where every copy of a layer (connection) shares the bias (matrix) of its first."""
+    if s.time is None:
+        return (s.layers, [None if layer.activation is None else net.layer(layer.name).b for layer in s.layers],
+                s.connections, net.links, s.reference)
+    time = s.time
+    plans = {plan.name: plan for plan in net.layers}
+    first_bias: dict[str, np.ndarray | None] = {}
+    for layer, (name, step) in zip(s.layers, time.copies):
+        if step >= 1 and not plans[layer.name].is_input:
+            first_bias.setdefault(name, plans[layer.name].b)
+    first_link = {}
+    for link, (k, _) in zip(net.links, time.links):
+        first_link.setdefault(k, link)
+    return (time.layers, [first_bias.get(layer.name) for layer in time.layers], time.connections,
+            [first_link[k] for k in range(len(time.connections))], time.reference)
 
 
 def _relative(target: Path, start: Path) -> str:

@@ -17,7 +17,9 @@ import re
 import stat
 import tomllib
 from array import array
+from collections import Counter
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -46,6 +48,7 @@ MAX_UNIT_NAME_CHARS = 64_000_000
 MAX_EPOCHS = 1_000_000_000
 MAX_SEED = 2**63 - 1
 MAX_WEIGHT_INIT = 1e6  # far beyond any use; much larger overflows the draw of uniform(-r, r)
+MAX_STEPS = 100  # of a recurrent network: each step is a copy of every layer, and the copies are drawn
 MAX_PROBLEMS = 100  # listed for one file
 
 
@@ -68,6 +71,9 @@ class Layer:
     # terms ("too salty", "too bland"); None: the app says it plainly.
     too_high: str | None = None
     too_low: str | None = None
+    # The name of the bias vector this layer shares with others of the same name: one
+    # vector, one set of parameters (None: its own).
+    bias_share: str | None = None
 
     @property
     def size(self) -> int:
@@ -80,6 +86,9 @@ class Connection:
     receiver: str
     weights: np.ndarray | None  # receiving x sending starting weights (w_ji)
     trainable: bool = True
+    # The name of the weight matrix this connection shares with others of the same name:
+    # one matrix, whose gradient is the sum over its uses (None: its own).
+    share: str | None = None
 
 
 @dataclass(frozen=True)
@@ -152,6 +161,46 @@ class Reference:
 
 
 @dataclass(frozen=True)
+class Time:
+    """``[time]``: a recurrent network run for ``steps`` steps, as the file declares it.
+
+    The Scenario's layers and connections are its unrolling (Rumelhart, Hinton & Williams
+    1986, Fig. 5): one layer per declared layer and step, named ``f"{name}@{step}"``, whose
+    copies of one connection share one matrix and copies of one layer one bias, so the
+    engine runs it as any layered network. What is kept here is what the unrolling loses:
+    the declaration, for saving a run in its recurrent form, and where each copy comes from,
+    for showing the steps side by side.
+    """
+
+    steps: int
+    layers: tuple[Layer, ...]  # as declared
+    connections: tuple[Connection, ...]  # as declared; ``share`` only where the file gives one
+    delays: tuple[int, ...]  # per declared connection: 0 (within a step) or 1 (into the next)
+    at: tuple[tuple[int, ...] | None, ...]  # per declared layer: its ``at``, sorted; None where not written
+    # per declared layer: "data", the constant starting state, or None where not written
+    # (a layer that sends a delay-1 connection then starts from zeros)
+    start: tuple[str | tuple[float, ...] | None, ...]
+    copies: tuple[tuple[str, int], ...]  # per unrolled layer (Scenario.layers): (declared name, step)
+    links: tuple[tuple[int, int], ...]  # per unrolled connection: (declared connection's index, receiver's step)
+    # The columns of the unrolled inputs that the file gives, in the file's order; the
+    # others are constant starting states, which the loader fills in.
+    given_columns: tuple[int, ...] = ()
+    reference: Reference | None = None  # as declared, in the declared names
+
+    def base(self, name: str) -> str:
+        """The declared layer an unrolled layer is a copy of."""
+        return self._copy_of[name][0]
+
+    def step(self, name: str) -> int:
+        """The step of an unrolled layer: 0 for a starting state, then 1 to ``steps``."""
+        return self._copy_of[name][1]
+
+    @cached_property
+    def _copy_of(self) -> dict[str, tuple[str, int]]:
+        return {f"{base}@{t}": (base, t) for base, t in self.copies}
+
+
+@dataclass(frozen=True)
 class Scenario:
     title: str
     summary: str
@@ -164,6 +213,7 @@ class Scenario:
     lesson: Lesson | None = None
     reference: Reference | None = None
     card: str = ""  # a few sentences for the first screen, ending with what to press
+    time: Time | None = None  # a recurrent network: the declaration that layers and connections unroll
 
     def layer(self, name: str) -> Layer:
         return next(layer for layer in self.layers if layer.name == name)
@@ -182,14 +232,15 @@ class Scenario:
 # The default of a key that has none: it must be there.
 REQUIRED = object()
 
-TOP_KEYS = ("format", "scenario", "layers", "connections", "data", "training", "lesson", "reference")
+TOP_KEYS = ("format", "scenario", "layers", "connections", "data", "training", "lesson", "reference", "time")
 SCENARIO_KEYS = ("title", "summary", "story", "card")
-LAYER_KEYS = ("name", "units", "size", "activation", "bias", "bias_trainable", "too_high", "too_low", "grid",
-              "features")
+LAYER_KEYS = ("name", "units", "size", "activation", "bias", "bias_trainable", "bias_share", "too_high", "too_low",
+              "grid", "features", "at", "start")
 MAX_FEATURES = 32  # named properties of one layer's units
 MAX_CARD = 400  # characters of a story card: what fits the first screen beside the network
 MAX_WORDS = 40  # characters of an output layer's too_high / too_low: drawn beside a unit
-CONNECTION_KEYS = ("from", "to", "weights", "trainable")
+CONNECTION_KEYS = ("from", "to", "weights", "trainable", "share", "delay")
+TIME_KEYS = ("steps",)
 DATA_KEYS = ("patterns", "inputs", "targets", "test", "file", "test_file")
 TRAINING_KEYS = (
     "loss", "learning_rate", "momentum", "weight_decay", "update", "order", "margin",
@@ -556,36 +607,62 @@ def _check(r: _Reader, doc: dict, base: Path, path: Path | None) -> Scenario:
         story = r.get(meta, "story", "scenario", _Reader.string, default="")
         card = _card(r, meta)
 
+    recurrent = "time" in doc  # even when [time] itself is wrong: its keys are then no mistake
+    steps = _check_time(r, doc) if recurrent else None
     try:
-        layers, connections = _check_network(r, doc)
+        layers, connections, delays = _check_network(r, doc, recurrent)
     except _Bad:
         layers = connections = None
     training = _check_training(r, doc)
     lesson = _check_lesson(r, doc)
-    if layers is None:
-        raise _Bad  # the data's columns are the network's units
+    if layers is None or (recurrent and steps is None):
+        raise _Bad  # the data's columns are the network's units (at each step)
 
-    receivers = {c.receiver for c in connections}
-    senders = {c.sender for c in connections}
-    inputs = [layer for layer in layers if layer.name not in receivers]
-    outputs = [layer for layer in layers if layer.name not in senders]
+    unrolled = _unroll(r, doc, steps, layers, connections, delays) if recurrent else None
+    if unrolled is not None:
+        targeted = unrolled.targeted
+        n_in, n_out, n_units = unrolled.n_in, unrolled.n_out, unrolled.n_units
+    else:
+        receivers = {c.receiver for c in connections}
+        senders = {c.sender for c in connections}
+        targeted = {layer.name for layer in layers if layer.name not in senders}
+        n_in = sum(layer.size for layer in layers if layer.name not in receivers)
+        n_out = sum(layer.size for layer in layers if layer.name in targeted)
+        n_units = sum(layer.size for layer in layers)
     if training.loss == "cross_entropy":
         for i, layer in enumerate(layers, start=1):
             # None: a wrong activation, already reported.
-            if layer.name not in senders and layer.activation not in ("sigmoid", "softmax", None):
+            if layer.name in targeted and layer.activation not in ("sigmoid", "softmax", None):
                 r.bad(f"layers[{i}].activation", f"cross_entropy needs sigmoid or softmax outputs; "
                       f"output layer '{excerpt(layer.name)}' is {layer.activation}")
     reference = _check_reference(r, doc, layers, connections)
-    data = _check_data(r, doc, base, sum(layer.size for layer in inputs), sum(layer.size for layer in outputs),
-                       sum(layer.size for layer in layers), training.loss)
+    data = _check_data(r, doc, base, n_in, n_out, n_units, training.loss,
+                       None if unrolled is None else unrolled.layout)
     if data is None:
         raise _Bad
+    time = None
+    if unrolled is not None:
+        data = replace(data, inputs=unrolled.inputs(data.inputs))
+        time = replace(unrolled.time, reference=reference)
+        reference = unrolled.reference(reference)
+        layers, connections = unrolled.layers, unrolled.connections
     return Scenario(title, summary, story, tuple(layers), tuple(connections), data, training, path, lesson,
-                    reference, card or "")
+                    reference, card or "", time)
 
 
-def _check_network(r: _Reader, doc: dict) -> tuple[list[Layer], list[Connection]]:
-    """The layers and connections; raises _Bad where the graph is too broken to go on."""
+def _check_time(r: _Reader, doc: dict) -> int | None:
+    """The number of steps of a recurrent scenario, or None after a problem."""
+    raw = r.table(doc["time"], "time", TIME_KEYS)
+    if raw is None:
+        return None
+    return r.get(raw, "steps", "time", _Reader.integer, low=2, high=MAX_STEPS)
+
+
+def _check_network(r: _Reader, doc: dict, recurrent: bool = False
+                   ) -> tuple[list[Layer], list[Connection], list[int]]:
+    """The layers and connections, and each connection's delay (all 0 unless ``recurrent``:
+    then the layers and connections as declared, before they are unrolled); raises _Bad
+    where the graph is too broken to go on."""
     layers_raw = _array_of_tables(r, doc, "layers")
     conns_raw = _array_of_tables(r, doc, "connections")
     if layers_raw is None or conns_raw is None:
@@ -602,6 +679,10 @@ def _check_network(r: _Reader, doc: dict) -> tuple[list[Layer], list[Connection]
     for i, raw in enumerate(layers_raw):
         where = f"layers[{i + 1}]"
         r.table(raw, where, LAYER_KEYS)
+        if not recurrent:
+            for key in ("at", "start"):
+                if key in raw:
+                    r.bad(_join(where, key), NOT_RECURRENT.format(key=key))
         name = r.get(raw, "name", where, _Reader.string)
         if name is None:
             continue
@@ -633,11 +714,19 @@ def _check_network(r: _Reader, doc: dict) -> tuple[list[Layer], list[Connection]
     if len(sizes) < len(layers_raw):
         raise _Bad
 
-    # Connections: endpoints, duplicates, then the graph must be acyclic.
+    # Connections: endpoints, duplicates, then the graph must be acyclic (within a step).
     pairs: dict[tuple[str, str], int] = {}  # (from, to) -> index in conns_raw, in file order
+    delays: list[int | None] = []  # per entry of conns_raw; None after a problem
     for i, raw in enumerate(conns_raw):
         where = f"connections[{i + 1}]"
         r.table(raw, where, CONNECTION_KEYS)
+        delay = 0
+        if "delay" in raw:
+            if recurrent:
+                delay = r.integer(raw["delay"], _join(where, "delay"), low=0, high=1)
+            else:
+                r.bad(_join(where, "delay"), NOT_RECURRENT.format(key="delay"))
+        delays.append(delay)
         ends = []
         for key in ("from", "to"):
             name = r.get(raw, key, where, _Reader.string)
@@ -650,23 +739,30 @@ def _check_network(r: _Reader, doc: dict) -> tuple[list[Layer], list[Connection]
         pair = tuple(ends)
         if None in pair:
             continue
-        if pair[0] == pair[1]:
+        if pair[0] == pair[1] and not recurrent:
             r.bad(where, f"layer '{excerpt(pair[0])}' cannot connect to itself")
+        elif pair[0] == pair[1] and delay == 0:
+            r.bad(where, f"layer '{excerpt(pair[0])}' cannot connect to itself within a step: give the connection "
+                  "delay = 1 to feed its state at each step into the next")
         elif pair in pairs:
             r.bad(where, f"'{excerpt(pair[0])}' is already connected to '{excerpt(pair[1])}'")
         else:
             pairs[pair] = i
-    if len(pairs) < len(conns_raw):
+    if len(pairs) < len(conns_raw) or None in delays:
         raise _Bad
 
     def line_of_connection(i: int) -> int | None:
         return line_of(r.lines, f"connections[{i + 1}]")
 
-    cycle = _find_cycle(list(sizes), pairs)
+    # A delay-1 connection goes from one step to the next: only those of delay 0 must not loop.
+    now = {pair: i for pair, i in pairs.items() if delays[i] == 0}
+    cycle = _find_cycle(list(sizes), now)
     if cycle:
-        first = min(pairs[pair] for pair in zip(cycle, cycle[1:]))
-        r.bad("connections", f"the connections form a cycle ({' -> '.join(excerpt(name) for name in cycle)}); a network must be acyclic",
-              line=line_of_connection(first))
+        first = min(now[pair] for pair in zip(cycle, cycle[1:]))
+        shown = " -> ".join(excerpt(name) for name in cycle)
+        r.bad("connections", f"the connections of delay 0 form a cycle ({shown}); within a step the signal must "
+              "flow one way: give one of them delay = 1" if recurrent else
+              f"the connections form a cycle ({shown}); a network must be acyclic", line=line_of_connection(first))
     linked = {name for pair in pairs for name in pair}
     for i, name in enumerate(sizes):
         if name not in linked:
@@ -675,9 +771,25 @@ def _check_network(r: _Reader, doc: dict) -> tuple[list[Layer], list[Connection]
         raise _Bad
 
     # Every unit of a receiving layer has a bias: count it with the first connection into it.
+    # A shared matrix (or bias vector) is built once, so it counts once: with the first
+    # member of its group, and again for any member whose shape differs (an error later).
+    layer_raw = dict(zip(sizes, layers_raw))
+    counted_matrices: dict[str, tuple[int, int]] = {}
+    counted_biases: dict[str, int] = {}
     weights, over, receivers = 0, None, set()
     for (a, b), i in pairs.items():
-        weights += sizes[a] * sizes[b] + (0 if b in receivers else sizes[b])
+        share = conns_raw[i].get("share")
+        shape = (sizes[b], sizes[a])
+        if not (isinstance(share, str) and counted_matrices.get(share) == shape):
+            weights += shape[0] * shape[1]
+            if isinstance(share, str):
+                counted_matrices.setdefault(share, shape)
+        if b not in receivers:
+            bias_share = layer_raw[b].get("bias_share")
+            if not (isinstance(bias_share, str) and counted_biases.get(bias_share) == sizes[b]):
+                weights += sizes[b]
+                if isinstance(bias_share, str):
+                    counted_biases.setdefault(bias_share, sizes[b])
         receivers.add(b)
         if over is None and weights > MAX_WEIGHTS:
             over = i
@@ -700,17 +812,18 @@ def _check_network(r: _Reader, doc: dict) -> tuple[list[Layer], list[Connection]
                 raise _Bad
 
     # The rest of each layer: activation, bias and output words, which depend on its place in the graph.
-    sends_to = {}  # layer -> the first layer it connects to, in file order
-    for a, b in pairs:
+    sends_to = {}  # layer -> the first layer it connects to (within a step), in file order
+    for a, b in now:
         sends_to.setdefault(a, b)
     layers: list[Layer] = []
+    unreadable_bias_shares: list[str] = []  # bias_share keys in error: which group they meant is unknown
     for i, (raw, name) in enumerate(zip(layers_raw, sizes)):
         where = f"layers[{i + 1}]"
         n = sizes[name]
         units = tuple(named[name]) if name in named else tuple(f"{name}[{k}]" for k in range(n))
         too_high, too_low = _output_words(r, raw, where, name, sends_to.get(name))
         if name not in receivers:
-            for key in ("activation", "bias", "bias_trainable"):
+            for key in ("activation", "bias", "bias_trainable", "bias_share"):
                 if key in raw:
                     r.bad(_join(where, key), f"'{excerpt(name)}' is an input layer (nothing connects to it), so it has no {key}")
             layers.append(Layer(name, units, None, False, None, *_drawing(r, raw, where, n)))
@@ -734,10 +847,19 @@ def _check_network(r: _Reader, doc: dict) -> tuple[list[Layer], list[Connection]
         if "bias_trainable" in raw and not bias:
             r.bad(_join(where, "bias_trainable"), f"layer '{excerpt(name)}' has no bias (bias = false), so there is "
                   "nothing to freeze or train")
+        bias_share = _share_name(r, raw, where, "bias_share", unreadable_bias_shares)
+        if bias_share is not None and not bias:
+            r.bad(_join(where, "bias_share"), f"layer '{excerpt(name)}' has no bias (bias = false), so there is "
+                  "no bias to share")
+            unreadable_bias_shares.append(where)
+            bias_share = None
         layers.append(Layer(name, units, activation, bias, bias_values, *_drawing(r, raw, where, n),
-                            bias_trainable=bias_trainable is not False, too_high=too_high, too_low=too_low))
+                            bias_trainable=bias_trainable is not False, too_high=too_high, too_low=too_low,
+                            bias_share=bias_share))
+    _check_bias_shares(r, layers, lone=not unreadable_bias_shares)
 
     connections: list[Connection] = []
+    unreadable_shares: list[str] = []
     for (sender, receiver), i in pairs.items():
         where = f"connections[{i + 1}]"
         raw = conns_raw[i]
@@ -747,8 +869,426 @@ def _check_network(r: _Reader, doc: dict) -> tuple[list[Layer], list[Connection]
             weights = r.matrix(raw["weights"], _join(where, "weights"), rows, cols,
                                f"'{excerpt(sender)}' -> '{excerpt(receiver)}' ({rows} receiving x {cols} sending units)")
         trainable = r.get(raw, "trainable", where, _Reader.boolean, default=True)
-        connections.append(Connection(sender, receiver, weights, bool(trainable)))
-    return layers, connections
+        share = _share_name(r, raw, where, "share", unreadable_shares)
+        connections.append(Connection(sender, receiver, weights, bool(trainable), share))
+    _check_weight_shares(r, connections, sizes, lone=not unreadable_shares)
+    return layers, connections, [delays[i] for i in pairs.values()]
+
+
+NOT_RECURRENT = ("'{key}' is for a recurrent network only: add a [time] table with its number of steps "
+                 "(steps = 3), or remove the key")
+
+
+@dataclass
+class _Unrolled:
+    """A recurrent network unrolled in time: what ``_check`` needs to finish the scenario."""
+
+    layers: list[Layer]
+    connections: list[Connection]
+    time: Time
+    targeted: set[str]  # the declared layers that have targets at some step
+    n_in: int  # input columns of a row of the file (laid out by step)
+    n_out: int  # target columns, the same
+    n_units: int  # units of the unrolled network
+    layout: tuple[str, str]  # how a row's inputs and targets are laid out by step, in words
+    n_columns: int  # inputs of the unrolled network: the file's and the constant starting states
+    constants: list[tuple[int, np.ndarray]]  # (first input column, values) of each constant starting state
+    first_copy: dict[str, str]  # declared layer -> its first computed copy (which has its bias)
+    first_link: dict[tuple[str, str], tuple[str, str]]  # declared (from, to) -> its first copy
+
+    def inputs(self, given: np.ndarray) -> np.ndarray:
+        """The unrolled network's inputs: the file's columns, and the constant starting
+        states, which are inputs of the unrolled network (a state at step 0) like the others."""
+        x = np.empty((len(given), self.n_columns))
+        x[:, list(self.time.given_columns)] = given
+        for start, values in self.constants:
+            x[:, start:start + len(values)] = values
+        return x
+
+    def reference(self, reference: Reference | None) -> Reference | None:
+        """The reference in the unrolled names: a shared matrix (bias) is one parameter, so
+        naming it through its first copy names it for every step."""
+        if reference is None:
+            return None
+        return Reference(tuple((self.first_copy[name], values) for name, values in reference.biases),
+                         tuple((*self.first_link[sender, receiver], w) for sender, receiver, w in reference.weights))
+
+
+def _unroll(r: _Reader, doc: dict, steps: int, layers: list[Layer], connections: list[Connection],
+            delays: list[int]) -> _Unrolled:
+    """The recurrent network run for ``steps`` steps as a layered network (Rumelhart,
+    Hinton & Williams 1986, Fig. 5): a copy of each layer at each step where it is, a
+    copy of each connection wherever both its ends are (delay 1: from the step before),
+    the copies of one connection sharing one matrix and those of one layer one bias, so
+    that backprop sums each weight's gradient over the steps. A copy that leads to no
+    target changes neither E nor any gradient: it is left out. Raises _Bad after a problem."""
+    T = steps
+    before = len(r.problems)
+    raws = doc["layers"]  # tables, as _check_network found them
+    receivers = {c.receiver for c in connections}
+    now_to: dict[str, str] = {}  # layer -> the first it sends to within a step
+    later = set()  # the layers that send into the next step: they have a state at step 0
+    for c, d in zip(connections, delays):
+        if d == 0:
+            now_to.setdefault(c.sender, c.receiver)
+        else:
+            later.add(c.sender)
+
+    def role(name: str) -> str:
+        if name not in receivers:
+            return "input"
+        if name not in now_to and name not in later:
+            return "output"
+        # sends only into the next step: its last copy sends nothing, so may have targets
+        return "carried" if name not in now_to else "hidden"
+
+    roles = [role(layer.name) for layer in layers]
+    ats, starts = [], []
+    for i, (layer, raw, kind) in enumerate(zip(layers, raws, roles)):
+        where = f"layers[{i + 1}]"
+        ats.append(_check_at(r, raw, where, layer.name, kind, now_to.get(layer.name), T))
+        starts.append(_check_start(r, raw, where, layer, layer.name in later))
+        if (kind == "input" or (kind == "carried" and ats[-1] is None)) and layer.name not in now_to:
+            why = (f"'{excerpt(layer.name)}' is an input layer" if kind == "input" else
+                   f"'{excerpt(layer.name)}' has no targets (it sends only into the next step; at = [{T}] gives it "
+                   "targets at the last step)")
+            for key in ("too_high", "too_low"):
+                if key in raw:
+                    r.bad(_join(where, key), f"{why}, so it has no {key}")
+    if len(r.problems) > before:
+        raise _Bad
+
+    # The copies: (layer, step), step 0 for a starting state; the targets among them.
+    present: list[set[int]] = []
+    targets: set[tuple[int, int]] = set()
+    for i, (layer, kind) in enumerate(zip(layers, roles)):
+        at = set(ats[i]) if ats[i] is not None and kind in ("input", "output") else set(range(1, T + 1))
+        if kind == "output":
+            targets |= {(i, t) for t in at}
+        elif kind == "carried" and ats[i] is not None:
+            targets.add((i, T))
+        if layer.name in later:
+            at.add(0)
+        present.append(at)
+    if not targets:
+        r.bad("layers", f"no layer has a target at any step: a layer that sends nothing has targets at every step "
+              f"(or at the steps of its 'at'), and a layer that sends only into the next step at the last one, "
+              f"with at = [{T}]", line=line_of(r.lines, "layers[1]"))
+        raise _Bad
+    index = {layer.name: i for i, layer in enumerate(layers)}
+    incoming: dict[tuple[int, int], list[tuple[int, tuple[int, int]]]] = {}  # copy -> (connection, sender copy)
+    for k, (c, d) in enumerate(zip(connections, delays)):
+        a, b = index[c.sender], index[c.receiver]
+        for t in range(1, T + 1):
+            if t in present[b] and t - d in present[a]:
+                incoming.setdefault((b, t), []).append((k, (a, t - d)))
+    alive = set(targets)  # the copies that lead to a target
+    stack = list(targets)
+    while stack:
+        for _, sender in incoming.get(stack.pop(), ()):
+            if sender not in alive:
+                alive.add(sender)
+                stack.append(sender)
+
+    for i, (layer, kind) in enumerate(zip(layers, roles)):
+        where, name = f"layers[{i + 1}]", excerpt(layer.name)
+        if kind != "input":
+            empty = [t for t in range(1, T + 1) if (i, t) in alive and (i, t) not in incoming]
+            if empty:
+                hint = (f"leave step {empty[0]} out of its 'at'" if kind == "output" else
+                        f"a layer that others send to is computed at every step, so one of them must be there at "
+                        f"step {empty[0]}")
+                r.bad(where, f"layer '{name}' has nothing coming in at step {empty[0]}: every layer that sends to it "
+                      f"is absent at the step it would send from; {hint}")
+            continue
+        dead = [t for t in sorted(present[i] - {0}) if (i, t) not in alive]
+        if dead:
+            used = [str(t) for t in sorted(present[i] - {0}) if (i, t) in alive]
+            message = (f"'{name}' at {_steps(dead)} leads to no target: nothing it sends from there reaches a layer "
+                       f"with a target; give it at = [{', '.join(used)}]" if used else
+                       f"'{name}' leads to no target at any step: nothing it sends reaches a layer with a target")
+            r.bad(_join(where, "at") if ats[i] is not None else where, message)
+    for i, layer in enumerate(layers):
+        if starts[i] == "data" and (i, 0) not in alive:
+            r.bad(f"layers[{i + 1}].start", f"the starting state of '{excerpt(layer.name)}' leads to no target: "
+                  "nothing it sends into step 1 reaches a layer with a target, so the data would give it for nothing")
+    copies_of: dict[int, list[int]] = {}  # connection -> the steps of its receiving copies, in order
+    for b, t in sorted(alive, key=lambda copy: copy[1]):
+        for k, _ in incoming.get((b, t), ()):
+            copies_of.setdefault(k, []).append(t)
+    for k, c in enumerate(connections):
+        if k not in copies_of:
+            r.bad(f"connections[{k + 1}]", f"'{excerpt(c.sender)}' -> '{excerpt(c.receiver)}' leads to no target at "
+                  "any step: no copy of it ends in a layer that reaches a target, so its weights would never matter")
+    if len(r.problems) > before:
+        raise _Bad
+
+    order = [(i, t) for t in range(T + 1) for i in range(len(layers)) if (i, t) in alive]
+    n_units = sum(layers[i].size for i, _ in order)
+    names = [sum(map(len, layer.units)) for layer in layers]  # each copy's unit names add '@step'
+    chars = sum(names[i] + layers[i].size * (1 + len(str(t))) for i, t in order)
+    for count, limit, what in ((len(order), MAX_LAYERS, "layers (one for each layer at each step)"),
+                               (n_units, MAX_TOTAL_UNITS, "units in all"),
+                               (chars, MAX_UNIT_NAME_CHARS, "characters of unit names ('name@step')")):
+        if count > limit:
+            r.bad("time.steps", f"unrolled over {T} steps, the network has {count:,} {what}; the limit is {limit:,}")
+            raise _Bad
+
+    # A connection's (layer's) copies share its matrix (bias) under a name of their own,
+    # unless the file shares it with others already: then they join that group.
+    weight_names = {c.share for c in connections if c.share is not None}
+    bias_names = {layer.bias_share for layer in layers if layer.bias_share is not None}
+    computed = [(i, t) for i, t in order if t >= 1 and roles[i] != "input"]
+    bias_share = {}
+    copies = Counter(i for i, _ in computed)
+    for i, layer in enumerate(layers):
+        bias_share[i] = layer.bias_share if layer.bias_share is not None or not layer.bias or copies[i] < 2 \
+            else _fresh(layer.name, bias_names)
+    unrolled: list[Layer] = []
+    for i, t in order:
+        layer = layers[i]
+        name, units = f"{layer.name}@{t}", tuple(f"{unit}@{t}" for unit in layer.units)
+        if t == 0 or roles[i] == "input":
+            unrolled.append(Layer(name, units, None, False, None, layer.grid, layer.features))
+        else:
+            target = (i, t) in targets
+            unrolled.append(replace(layer, name=name, units=units, bias_share=bias_share[i],
+                                    too_high=layer.too_high if target else None,
+                                    too_low=layer.too_low if target else None))
+    links, unrolled_connections = [], []
+    first_link = {}
+    for k, (c, d) in enumerate(zip(connections, delays)):
+        share = c.share if c.share is not None or len(copies_of[k]) < 2 else \
+            _fresh(f"{c.sender} -> {c.receiver}", weight_names)
+        for t in copies_of[k]:
+            copy = Connection(f"{c.sender}@{t - d}", f"{c.receiver}@{t}", c.weights, c.trainable, share)
+            first_link.setdefault((c.sender, c.receiver), (copy.sender, copy.receiver))
+            unrolled_connections.append(copy)
+            links.append((k, t))
+
+    # A row of the file: the starting states given by the data, then each step's inputs;
+    # within a step, the layers in the order they are declared.
+    column, given, constants = 0, [], []
+    given_by_step, targets_by_step = [0] * (T + 1), [0] * (T + 1)
+    for i, t in order:
+        n = layers[i].size
+        if (i, t) in targets:
+            targets_by_step[t] += n
+        if t >= 1 and roles[i] != "input":
+            continue
+        if t >= 1 or starts[i] == "data":
+            given.extend(range(column, column + n))
+            given_by_step[t] += n
+        else:
+            constants.append((column, np.zeros(n) if starts[i] is None else np.array(starts[i], dtype=np.float64)))
+        column += n
+    time = Time(T, tuple(layers), tuple(connections), tuple(delays), tuple(ats), tuple(starts),
+                tuple((layers[i].name, t) for i, t in order), tuple(links), tuple(given))
+    first_copy = {}
+    for i, t in computed:
+        first_copy.setdefault(layers[i].name, f"{layers[i].name}@{t}")
+    return _Unrolled(unrolled, unrolled_connections, time, {layers[i].name for i, _ in targets}, len(given),
+                     sum(targets_by_step), n_units, (_by_step(given_by_step), _by_step(targets_by_step)), column,
+                     constants, first_copy, first_link)
+
+
+def _check_at(r: _Reader, raw: dict, where: str, name: str, kind: str, sends_to: str | None,
+              steps: int) -> tuple[int, ...] | None:
+    """A layer's ``at``, sorted: the steps an input layer is there, or an output layer has
+    targets. None when it is not written (or wrong, after a problem)."""
+    if "at" not in raw:
+        return None
+    where, value = _join(where, "at"), raw["at"]
+    if not isinstance(value, list):
+        r.bad(where, f"must be a list of steps (whole numbers from 1 to {steps}), not {_kind(value)}")
+        return None
+    if not value:
+        r.bad(where, f"is empty: the layer must be there at one step at least (the steps are 1 to {steps})")
+        return None
+    seen = set()
+    for t in value:
+        if isinstance(t, bool) or not isinstance(t, int):
+            r.bad(where, f"the steps must be whole numbers, not {repr(t) if isinstance(t, float) else _kind(t)}")
+            return None
+        if not 1 <= t <= steps:
+            r.bad(where, f"step {_shown(t)} is out of range: the steps are 1 to {steps}")
+            return None
+        if t in seen:
+            r.bad(where, f"step {t} is listed twice")
+            return None
+        seen.add(t)
+    name = excerpt(name)
+    if kind == "hidden":
+        r.bad(where, f"'{name}' is a hidden layer (it sends to '{excerpt(sends_to)}' within a step), so it is there "
+              "at every step: only input and output layers have 'at'")
+        return None
+    if kind == "carried" and value != [steps]:
+        r.bad(where, f"'{name}' sends only into the next step, so it can have targets at the last step only: write "
+              f"at = [{steps}], or feed an output layer from it with delay 0")
+        return None
+    return tuple(sorted(value))
+
+
+def _check_start(r: _Reader, raw: dict, where: str, layer: Layer, has_state: bool) -> str | tuple[float, ...] | None:
+    """A layer's ``start``: "data", the constant starting state, or None when not written."""
+    if "start" not in raw:
+        return None
+    where, value = _join(where, "start"), raw["start"]
+    name, n = excerpt(layer.name), layer.size
+    if not has_state:
+        r.bad(where, f"'{name}' sends no connection with delay = 1, so it has no starting state")
+        return None
+    if value == "data":
+        return "data"
+    if isinstance(value, list):
+        if r.vector(value, where, n, f"layer '{name}' ({_count(n, 'unit')})") is None:
+            return None
+        return tuple(float(x) for x in value)
+    shown = f"'{excerpt(value)}'" if isinstance(value, str) else _kind(value)
+    r.bad(where, f'must be "data" (each pattern gives it) or a list of {_count(n, "number")}, one per unit, '
+          f"not {shown}")
+    return None
+
+
+def _steps(steps: list[int]) -> str:
+    return f"step {steps[0]}" if len(steps) == 1 else f"steps {', '.join(map(str, steps))}"
+
+
+def _by_step(counts: list[int]) -> str:
+    """How many columns a row has at each step, in words: runs of equal steps together."""
+    parts = [f"{counts[0]} for the starting states"] if counts[0] else []
+    t = 1
+    while t < len(counts):
+        u = t
+        while u + 1 < len(counts) and counts[u + 1] == counts[t]:
+            u += 1
+        if counts[t]:
+            parts.append(f"{counts[t]} at step {t}" if u == t else f"{counts[t]} at each of steps {t} to {u}")
+        t = u + 1
+    return ", ".join(parts) or "none"
+
+
+def _fresh(name: str, used: set[str]) -> str:
+    """``name``, or ``name (2)``, ``name (3)``...: the first one not in ``used``, which it joins."""
+    candidate, n = name, 1
+    while candidate in used:
+        n += 1
+        candidate = f"{name} ({n})"
+    used.add(candidate)
+    return candidate
+
+
+def _share_name(r: _Reader, raw: dict, where: str, key: str, unreadable: list[str]) -> str | None:
+    """The name of a ``share`` or ``bias_share`` group: printable text on one line. A
+    name in error is added to ``unreadable``."""
+    if key not in raw:
+        return None
+    at = _join(where, key)
+    name = r.string(raw[key], at)
+    if name is not None and not name.strip():
+        r.bad(at, "the share name is empty: give the group a name, the same in each of its members")
+        name = None
+    name = _one_line(r, name, at)
+    if name is None:
+        unreadable.append(at)
+    return name
+
+
+def _groups(names) -> dict[str, list[int]]:
+    """Share name -> the places of its members, in declaration order."""
+    groups: dict[str, list[int]] = {}
+    for k, name in enumerate(names):
+        if name is not None:
+            groups.setdefault(name, []).append(k)
+    return groups
+
+
+def _lone(r: _Reader, groups: dict[str, list[int]], key_of) -> None:
+    """A share name used once shares nothing: most likely a misspelling of another, and a
+    misspelled name must not quietly leave the weights unshared."""
+    for name, members in groups.items():
+        if len(members) == 1:
+            others = [other for other in groups if other != name]
+            close = _close(name, others)
+            hint = f" (did you mean '{excerpt(close[0])}'?)" if close else ""
+            r.bad(key_of(members[0]), f"nothing else shares '{excerpt(name)}': a share joins two or more{hint}")
+
+
+def _where(r: _Reader, table: str) -> str:
+    """``connections[2], line 27``: a table named so that a reader can find it."""
+    line = line_of(r.lines, table)
+    return f"{table}, line {line}" if line else table
+
+
+def _check_weight_shares(r: _Reader, connections: list[Connection], sizes: dict[str, int], lone: bool) -> None:
+    """Connections of one ``share`` group are one matrix: the same shape, trainable or frozen
+    alike, and starting weights given once or the same wherever they are given. ``lone``:
+    report a name used once (not when a share key in error may have meant it)."""
+    groups = _groups(c.share for c in connections)
+    if lone:
+        _lone(r, groups, lambda k: f"connections[{k + 1}].share")
+    for name, members in groups.items():
+        first = connections[members[0]]
+        shape = (sizes[first.receiver], sizes[first.sender])
+        # the first member to give starting weights, among those of the right shape
+        given = next((k for k in members if connections[k].weights is not None
+                      and connections[k].weights.shape == shape), None)
+        other = (f"'{excerpt(first.sender)}' -> '{excerpt(first.receiver)}' "
+                 f"({_where(r, f'connections[{members[0] + 1}]')})")
+        for k in members[1:]:
+            c = connections[k]
+            where = f"connections[{k + 1}]"
+            rows, cols = sizes[c.receiver], sizes[c.sender]
+            if (rows, cols) != shape:
+                r.bad(_join(where, "share"), f"'{excerpt(c.sender)}' -> '{excerpt(c.receiver)}' is {rows} receiving x "
+                      f"{cols} sending units, but it shares '{excerpt(name)}' with {other}, which is {shape[0]} x "
+                      f"{shape[1]}: shared weights are one matrix, so their shapes must be the same")
+                continue
+            if c.trainable != first.trainable:
+                r.bad(_join(where, "share"), f"this connection is {'trainable' if c.trainable else 'frozen'}, but it "
+                      f"shares '{excerpt(name)}' with {other}, which is "
+                      f"{'trainable' if first.trainable else 'frozen'}: a shared matrix is trainable or frozen as a "
+                      "whole, so 'trainable' must be the same")
+            if given is not None and k > given and c.weights is not None:
+                if not np.array_equal(c.weights, connections[given].weights):
+                    g = connections[given]
+                    r.bad(_join(where, "weights"), f"differ from the weights of '{excerpt(g.sender)}' -> "
+                          f"'{excerpt(g.receiver)}' ({_where(r, f'connections[{given + 1}]')}), which shares "
+                          f"'{excerpt(name)}': a shared matrix has one set of starting weights, so give them once, "
+                          "or the same each time")
+
+
+def _check_bias_shares(r: _Reader, layers: list[Layer], lone: bool) -> None:
+    """Layers of one ``bias_share`` group have one bias vector: the same number of units,
+    trainable or frozen alike, and starting biases given once or the same wherever given.
+    ``lone`` as for ``_check_weight_shares``."""
+    groups = _groups(layer.bias_share for layer in layers)
+    if lone:
+        _lone(r, groups, lambda k: f"layers[{k + 1}].bias_share")
+    for name, members in groups.items():
+        first = layers[members[0]]
+        other = f"layer '{excerpt(first.name)}' ({_where(r, f'layers[{members[0] + 1}]')})"
+        given = next((k for k in members if layers[k].bias_values is not None and layers[k].size == first.size),
+                     None)
+        for k in members[1:]:
+            layer = layers[k]
+            where = f"layers[{k + 1}]"
+            if layer.size != first.size:
+                r.bad(_join(where, "bias_share"), f"layer '{excerpt(layer.name)}' has {_count(layer.size, 'unit')}, "
+                      f"but it shares '{excerpt(name)}' with {other}, which has {first.size}: a shared bias is one "
+                      "vector, so the layers must have as many units")
+                continue
+            if layer.bias_trainable != first.bias_trainable:
+                r.bad(_join(where, "bias_share"), "this layer's bias is "
+                      f"{'trainable' if layer.bias_trainable else 'frozen'}, "
+                      f"but it shares '{excerpt(name)}' with {other}, whose bias is "
+                      f"{'trainable' if first.bias_trainable else 'frozen'}: 'bias_trainable' must be the same")
+            if given is not None and k > given and layer.bias_values is not None:
+                if layer.bias_values != layers[given].bias_values:
+                    g = layers[given]
+                    r.bad(_join(where, "bias"), f"differs from the bias of layer '{excerpt(g.name)}' "
+                          f"({_where(r, f'layers[{given + 1}]')}), which shares '{excerpt(name)}': a shared bias has "
+                          "one set of starting values, so give them once, or the same each time")
 
 
 def _array_of_tables(r: _Reader, doc: dict, key: str) -> list | None:
@@ -865,6 +1405,7 @@ def _check_reference(r: _Reader, doc: dict, layers: list[Layer],
     problems_before = len(r.problems)
     by_name = {layer.name: layer for layer in layers}
     biases, weights = [], []
+    bias_tables, weight_tables = [], []  # the place among its tables of each entry of biases, weights
     seen_layers, seen_pairs = set(), set()
     tables = {}  # each array of tables, or [] when it is something else (reported once, here)
     for key in REFERENCE_KEYS:
@@ -908,6 +1449,7 @@ def _check_reference(r: _Reader, doc: dict, layers: list[Layer],
         if r.vector(values, _join(where, "bias"), layer.size,
                     f"layer '{excerpt(name)}' ({_count(layer.size, 'unit')})") is not None:
             biases.append((name, np.array(values, dtype=np.float64)))
+            bias_tables.append(i)
     pairs = {(c.sender, c.receiver) for c in connections}
     for i, entry in enumerate(tables["connections"]):
         where = f"reference.connections[{i + 1}]"
@@ -932,10 +1474,36 @@ def _check_reference(r: _Reader, doc: dict, layers: list[Layer],
                      f"'{excerpt(pair[0])}' -> '{excerpt(pair[1])}' ({rows} receiving x {cols} sending units)")
         if w is not None:
             weights.append((pair[0], pair[1], w))
+            weight_tables.append(i)
+    # A shared matrix or bias is one parameter: it has one correct value, whichever of its
+    # connections (layers) a reference names it by.
+    share_of = {(c.sender, c.receiver): c.share for c in connections}
+    _same_reference(r, [share_of[sender, receiver] for sender, receiver, _ in weights], [w for *_, w in weights],
+                    [f"'{excerpt(sender)}' -> '{excerpt(receiver)}'" for sender, receiver, _ in weights],
+                    weight_tables, "connections", "weights", "matrix")
+    _same_reference(r, [by_name[name].bias_share for name, _ in biases], [values for _, values in biases],
+                    [f"layer '{excerpt(name)}'" for name, _ in biases], bias_tables, "layers", "bias", "bias")
     if not biases and not weights and len(r.problems) == problems_before:
         r.bad("reference", "names no bias and no weights: add [[reference.layers]] or "
               "[[reference.connections]] tables, or remove [reference]")
     return Reference(tuple(biases), tuple(weights))
+
+
+def _same_reference(r: _Reader, shares: list, values: list, labels: list[str], tables: list[int], kind: str,
+                    key: str, what: str) -> None:
+    """References to members of one share group must agree: they name the same parameters."""
+    first: dict[str, int] = {}  # share name -> its first entry among values
+    for n, (share, value, i) in enumerate(zip(shares, values, tables)):
+        if share is None:
+            continue
+        if share not in first:
+            first[share] = n
+            continue
+        m = first[share]
+        if not np.array_equal(value, values[m]):
+            r.bad(f"reference.{kind}[{i + 1}].{key}", f"differs from the reference for {labels[m]} "
+                  f"({_where(r, f'reference.{kind}[{tables[m] + 1}]')}): both name the shared {what} "
+                  f"'{excerpt(share)}', which has one correct value")
 
 
 def _lesson_names(r: _Reader, raw: dict, key: str, allowed: tuple[str, ...], what: str) -> tuple[str, ...]:
@@ -951,7 +1519,10 @@ def _lesson_names(r: _Reader, raw: dict, key: str, allowed: tuple[str, ...], wha
     return tuple(name for name in raw[key] if name in allowed)
 
 
-def _check_data(r: _Reader, doc: dict, base: Path, n_in: int, n_out: int, n_units: int, loss: str) -> Data | None:
+def _check_data(r: _Reader, doc: dict, base: Path, n_in: int, n_out: int, n_units: int, loss: str,
+                layout: tuple[str, str] | None = None) -> Data | None:
+    """The patterns. ``layout``: how a row of a recurrent network's data is laid out by
+    step (inputs, targets), in words, for the messages; None for a layered network."""
     if "data" not in doc:
         r.bad("", "missing the [data] table (the patterns to learn)")
         return None
@@ -967,7 +1538,7 @@ def _check_data(r: _Reader, doc: dict, base: Path, n_in: int, n_out: int, n_unit
         file = r.get(raw, "file", "data", _Reader.string)
         if file is None or both:
             return None
-        names, inputs, targets = _read_csv(r, base, file, n_in, n_out, n_units)
+        names, inputs, targets = _read_csv(r, base, file, n_in, n_out, n_units, layout=layout)
         if inputs is None:
             return None
         if "patterns" in raw:
@@ -988,10 +1559,15 @@ def _check_data(r: _Reader, doc: dict, base: Path, n_in: int, n_out: int, n_unit
             r.bad("data.inputs", f"{count:,} patterns x {n_units:,} units is more than the limit of "
                   f"{MAX_VALUES:,} values")
             return None
-        inputs = r.matrix(rows, "data.inputs", count, n_in, f"the input layers ({_count(n_in, 'unit')})")
+        if layout is None:
+            inputs_are = f"the input layers ({_count(n_in, 'unit')})"
+            targets_are = f"the output layers ({_count(n_out, 'unit')})"
+        else:
+            inputs_are = f"the inputs laid out by step ({layout[0]}: {_count(n_in, 'column')})"
+            targets_are = f"the targets laid out by step ({layout[1]}: {_count(n_out, 'column')})"
+        inputs = r.matrix(rows, "data.inputs", count, n_in, inputs_are)
         targets = r.matrix(raw["targets"], "data.targets", count, n_out,
-                           f"{_count(count, 'pattern')} and the output layers ({_count(n_out, 'unit')})",
-                           allow_nan=True)
+                           f"{_count(count, 'pattern')} and {targets_are}", allow_nan=True)
         if inputs is None or targets is None:
             return None
     count = len(inputs)
@@ -1011,7 +1587,7 @@ def _check_data(r: _Reader, doc: dict, base: Path, n_in: int, n_out: int, n_unit
         if test_file is None:
             return None
         more_names, more_inputs, more_targets = _read_csv(r, base, test_file, n_in, n_out, n_units,
-                                                          "data.test_file")
+                                                          "data.test_file", layout)
         if more_inputs is None:
             return None
         extra = len(more_inputs)
@@ -1063,9 +1639,11 @@ def _shows_text(file: str) -> bool:
     return file.lower().endswith(".csv")
 
 
-def _read_csv(r: _Reader, base: Path, file: str, n_in: int, n_out: int, n_units: int, key: str = "data.file"):
+def _read_csv(r: _Reader, base: Path, file: str, n_in: int, n_out: int, n_units: int, key: str = "data.file",
+              layout: tuple[str, str] | None = None):
     """Patterns from a CSV file: a header row, an optional 'pattern' column, then the
-    input columns and the target columns in layer order. Empty target = don't care."""
+    input columns and the target columns in layer order (by step, after ``layout``).
+    Empty target = don't care."""
     path = base / file
     shown = excerpt(str(path), PATH_EXCERPT)
     quote = _shows_text(file)
@@ -1089,8 +1667,11 @@ def _read_csv(r: _Reader, base: Path, file: str, n_in: int, n_out: int, n_units:
         named = bool(header) and header[0].strip().lower() == "pattern"
         width = n_in + n_out + named
         if len(header) != width:
+            parts = ((_count(n_in, 'input'), _count(n_out, 'target')) if layout is None else
+                     (f"{_count(n_in, 'input')} by step: {layout[0]};",
+                      f"{_count(n_out, 'target')} by step: {layout[1]}"))
             return bad(1, f"the header has {_count(len(header), 'column')}; expected {width}"
-                       f" ({'a pattern column, ' if named else ''}{_count(n_in, 'input')}, {_count(n_out, 'target')})")
+                       f" ({'a pattern column, ' if named else ''}{parts[0]}{'' if layout else ','} {parts[1]})")
         # Stop at the first row over a limit, before the rest of a huge file is read.
         most = min(MAX_PATTERNS, MAX_VALUES // n_units)
         names: list[str] = []

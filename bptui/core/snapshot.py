@@ -60,6 +60,7 @@ class LinkState:
     w: np.ndarray  # receiving x sending
     grad: np.ndarray | None  # None when frozen
     change: np.ndarray | None  # the last change, dw (None when frozen)
+    share: str | None = None  # the name of the matrix it shares with other connections (None: its own)
 
 
 @dataclass(frozen=True)
@@ -158,7 +159,10 @@ def _take(run: Run, p: Pass | None, phase: str, rows, counterfactuals: bool) -> 
             knocked = knockouts(net, x, t, care, run.training.margin)
             resp = responsibility(net, x, t, care, run.training.margin)
     errors = None if resp is None else resp.standard_error
-    change = net.views(run.dw)
+    # One copy each of theta, grad and dw, seen per connection and layer through views:
+    # copying each matrix, and theta besides, took twice the memory (issue 14).
+    theta, grad, dw = net.theta.copy(), net.grad.copy(), run.dw.copy()
+    values, grads, change = net.views(theta), net.views(grad), net.views(dw)
     layers = []
     for layer in run.scenario.layers:
         plan = net.layer(layer.name)
@@ -167,17 +171,17 @@ def _take(run: Run, p: Pass | None, phase: str, rows, counterfactuals: bool) -> 
             name=plan.name, units=plan.units, activation=None if plan.is_input else plan.f.name,
             is_output=plan.is_output,
             a=_copy(p and p.a, i), net=_copy(p and p.net, i), delta=_copy(p and p.delta, i),
-            bias=None if plan.b is None else plan.b[0].copy(),
-            bias_grad=None if plan.b_grad is None else plan.b_grad[0].copy(),
-            bias_change=None if plan.b_grad is None else change.biases[i][0].copy(),
+            bias=None if plan.b is None else values.biases[i][0],
+            bias_grad=None if plan.b_grad is None else grads.biases[i][0],
+            bias_change=None if plan.b_grad is None else change.biases[i][0],
             share=shares.get(plan.name), first_order=terms.get(plan.name),
             knockout=None if knocked is None else knocked.get(plan.name),
             responsibility=None if resp is None else resp.values.get(plan.name),
             responsibility_error=None if errors is None else errors.get(plan.name),
             grid=layer.grid, features=layer.features))
-    links = tuple(LinkState(link.sender.name, link.receiver.name, link.w.copy(),
-                            None if link.grad is None else link.grad.copy(),
-                            None if link.grad is None else change.weights[link.index].copy())
+    links = tuple(LinkState(link.sender.name, link.receiver.name, values.weights[link.index],
+                            None if link.grad is None else grads.weights[link.index],
+                            None if link.grad is None else change.weights[link.index], link.share)
                   for link in net.links)
     pass_loss = None if p is None or p.E is None else float(p.E)
     loss = run.history.last if run.history.count else run.start_loss
@@ -190,6 +194,6 @@ def _take(run: Run, p: Pass | None, phase: str, rows, counterfactuals: bool) -> 
     return Snapshot(run.scenario.title, run.seed, run.epoch, run.status, phase, loss, pass_loss,
                     curve_epochs, curve_loss, tuple(np.array(names)[rows].tolist()), run.t[rows].copy(),
                     tuple(layers), tuple(plan.name for plan in net.layers), links, held_out,
-                    lr, momentum, decay, run.scenario, theta=net.theta.copy(),
+                    lr, momentum, decay, run.scenario, theta=theta,
                     reference_loss=None if resp is None else resp.reference_loss,
                     responsibility_exact=resp is None or resp.exact, counterfactuals=counterfactuals)

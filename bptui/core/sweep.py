@@ -81,8 +81,10 @@ def values_needed(scenario: Scenario, runs: int) -> int:
     """About how many numbers a sweep of ``runs`` runs holds at once: each run's weights,
     gradient and last change, and the weights and last change of the last check; its net
     inputs, activations and deltas of every pattern, and its copy of the targets."""
+    # A shared matrix is held once, however many connections use it.
+    groups = {c.share: c for c in reversed(scenario.connections) if c.share is not None}
     weights = sum(scenario.layer(c.receiver).size * (scenario.layer(c.sender).size + 1)
-                  for c in scenario.connections)
+                  for c in scenario.connections if c.share is None or groups[c.share] is c)
     units = sum(layer.size for layer in scenario.layers)
     return runs * (5 * weights + 4 * len(scenario.data.names) * units)
 

@@ -30,9 +30,11 @@ from rich.text import Text
 
 from bptui.app.glyphs import compact, signed_bar
 from bptui.core.blame import most_blamed, percent
+from bptui.core.ledger import largest, magnitude
 from bptui.core.snapshot import LayerState, Snapshot
 from bptui.core.stepper import RUNNING
 
+LISTED = 64  # units of a layer listed one by one: every shipped network's (the digits': 32, 10)
 LABEL = 14  # the width of a row's label: "first order", "knock-out"
 # A unit's per-pattern terms disagree when the smaller of their blame part and their
 # credit part is at least this fraction of the two together; below, the sum hides little.
@@ -99,7 +101,13 @@ def blame_text(snapshot: Snapshot, colors: dict, width: int = 40) -> Text:
     for layer in computed:
         own = has_own_part(snapshot, layer)
         sums = None if layer.first_order is None else _sums(layer.first_order)
-        for k in range(len(layer.units)):
+        units = range(len(layer.units))
+        if len(units) > LISTED:  # a big layer: the units with the biggest shares, in order
+            units = np.sort(largest(magnitude(layer.share), LISTED)) if layer.share is not None else range(LISTED)
+            _wrap(out, f"{layer.name}: the {LISTED} of {len(layer.units):,} units with the biggest shares "
+                       "(the network panel shows every unit)" if layer.share is not None else
+                       f"{layer.name}: the first {LISTED} of {len(layer.units):,} units", width, muted)
+        for k in units:
             out.append(unit_title(layer, k) + "\n", style="bold")
             total = None if layer.delta is None else float(layer.delta[:, k].sum())
             if not own:

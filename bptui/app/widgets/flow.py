@@ -101,6 +101,17 @@ def columns(s: Snapshot) -> dict[str, int]:
     return column
 
 
+FLOW_UNITS = 500  # the flow draws every unit and every weight: the digits' 106 and 2,368 take 0.3 s
+FLOW_WEIGHTS = 10_000
+
+
+def drawable(s: Snapshot) -> bool:
+    """Whether the flow can draw ``s`` in about a second at most; a bigger network has the
+    layers view only, which draws just what is in sight."""
+    return (sum(len(layer.units) for layer in s.layers) <= FLOW_UNITS
+            and sum(link.w.size for link in s.links) <= FLOW_WEIGHTS)
+
+
 def plan(s: Snapshot, width: int, height: int, shares: bool = True, slack: int = 0) -> tuple[Plan, bool]:
     """The roomiest drawing of ``s`` that fits ``width`` x ``height`` (in one band if
     any does), or else ``height + slack`` (a little scrolling), and whether one does;

@@ -32,6 +32,10 @@ CODE_UNITS = 10  # layers up to this many units also show each pattern's code in
 TABLE_PATTERNS = 128  # patterns in the activation table: every shipped puzzle (the family trees: 100), not a data set
 TABLE_UNITS = 12  # units in the activation table
 SHORT_TABLE = 16  # patterns: a table this short comes first, in sight (the 8-3-8 encoder's code)
+# Units read by their weights, and weights drawn for each: the digits' 32 units of 64
+# pixels whole; a network of millions of weights as a sample (the network panel has all).
+MEANING_UNITS = 32
+MEANING_SENDERS = 1024
 
 
 def hidden_text(snapshot: Snapshot, colors: dict, width: int = 40) -> Text:
@@ -211,8 +215,12 @@ def meaning_text(snapshot: Snapshot, layer: LayerState, colors: dict, width: int
             continue
         _para(out, f"{layer.name} · weights from {sender.name}", width, "bold")
         few = _few_senders(layer, sender, link, colors, width) \
-            if len(sender.units) <= FEW and sender.grid is None else None
+            if len(sender.units) <= FEW and sender.grid is None and len(layer.units) <= MEANING_UNITS else None
         out.append_text(few if few is not None else _many_senders(layer, sender, link, colors, width))
+        units, senders = min(len(layer.units), MEANING_UNITS), min(len(sender.units), MEANING_SENDERS)
+        if (units, senders) != (len(layer.units), len(sender.units)):
+            _para(out, f"(the first {units:,} of {len(layer.units):,} units, each with its first {senders:,} of "
+                       f"{len(sender.units):,} weights: the network panel shows every weight)", width, colors["muted"])
         out.append("\n")
     return out
 
@@ -263,16 +271,17 @@ def _many_senders(layer: LayerState, sender: LayerState, link: LinkState, colors
     Units whose drawings are narrow (an 8 x 8 image) sit side by side."""
     muted = colors["muted"]
     out = Text(no_wrap=True, overflow="crop")
-    n = len(sender.units)
-    # A grid wider than the panel is drawn in order instead, a row as wide as fits.
-    grid = sender.grid if sender.grid and 2 * sender.grid[1] + 2 <= width else None
+    n = min(len(sender.units), MEANING_SENDERS)
+    # A grid wider than the panel (or than what is drawn) is drawn in order instead, a row as wide as fits.
+    grid = sender.grid if sender.grid and 2 * sender.grid[1] + 2 <= width and n == len(sender.units) else None
     rows, cols = grid or (math.ceil(n / max(1, (width - 2) // 2)), max(1, (width - 2) // 2))
     cell = max(2 * cols, 10) + 2  # a unit's drawing, its title and a gap
     image = bool(sender.grid) and not sender.features  # pixels, say: read best as a heat map
     across = max(1, width // cell) if image else 1
     heat = image
-    for first in range(0, len(layer.units), across):
-        group = list(range(first, min(first + across, len(layer.units))))
+    units = min(len(layer.units), MEANING_UNITS)
+    for first in range(0, units, across):
+        group = list(range(first, min(first + across, units)))
         scales = []
         for j in group:
             finite = link.w[j][np.isfinite(link.w[j])]

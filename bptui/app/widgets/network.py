@@ -106,6 +106,8 @@ class NetworkDiagram(TextView, can_focus=True):
         self.flow: flow.Plan | None = None  # the flow's plan when drawn as a flow; None: the layers view
         self.shares = True  # whether the shares of the blame are shown (a lesson may hide them)
         self.spots: dict = {}  # the flow's places of units and weights (flow.Drawn.spots)
+        self._memo_for: Snapshot | None = None
+        self._memos: dict = {}
 
     def on_mount(self) -> None:
         # Only the weights in sight are drawn (see _in_sight): scrolling brings others in.
@@ -118,7 +120,10 @@ class NetworkDiagram(TextView, can_focus=True):
 
     def redraw(self) -> None:
         if self.snapshot is not None:
-            self.set_text(self._draw())
+            if self.flow is not None:
+                self.set_text(self._draw_flow(self.snapshot))
+            else:
+                self.set_lines(*self._draw_layers(self.snapshot))
 
     def show(self, snapshot: Snapshot, pattern: int) -> None:
         self.snapshot = snapshot
@@ -229,96 +234,94 @@ class NetworkDiagram(TextView, can_focus=True):
         if self.parent is not None:
             self.parent.scroll_to_region(Region(x, line, 4, height), animate=False)
 
-    def _in_sight(self) -> tuple[range, range] | None:
-        """The lines and the x columns of this drawing the panel shows (with a margin), or
-        None before it is laid out. The weights out of sight are drawn as blanks of the
-        same width: drawing the digits' 2,368 weights as styled text, and comparing it line
-        by line with the last drawing, takes 16 ms, and a redraw 21 ms in all, against 5
-        and 11 ms for what is in sight (TextView renders only the lines in sight)."""
+    def _in_sight(self) -> tuple[range, range]:
+        """The lines and the x columns of this drawing the panel shows, with a margin for
+        a scroll to land on; before the panel is laid out, the top left of an 80 x 24
+        screen's panel. Only these are drawn: the lines out of sight are left empty, and
+        a row's weights out of sight are blanks. Drawing the digits' 2,368 weights as
+        styled text, and comparing it line by line with the last drawing, takes 16 ms, and
+        a redraw 21 ms in all, against 5 and 11 ms for what is in sight; a network of
+        millions of weights could not be drawn whole at all (issue 14)."""
         view = self.parent
         if view is None or not view.size.height:
-            return None
-        top, left = round(view.scroll_y), round(view.scroll_x) - 1  # - 1: the padding
-        return (range(top - MARGIN, top + view.size.height + MARGIN),
-                range(left - 3 * MARGIN, left + view.size.width + 3 * MARGIN))
+            top, left, width, height = 0, 0, 80, 24
+        else:
+            top, left = round(view.scroll_y), round(view.scroll_x) - 1  # - 1: the padding
+            width, height = view.size.width, view.size.height
+        return range(top - MARGIN, top + height + MARGIN), range(left - 3 * MARGIN, left + width + 3 * MARGIN)
 
-    def _draw(self) -> Text:
-        s = self.snapshot
-        if s is not None and self.flow is not None:
-            return self._draw_flow(s)
-        out = Text(no_wrap=True, overflow="crop")
+    def _memo(self, s: Snapshot, key, compute):
+        """A value worked out once per snapshot, not at every redraw (a scroll redraws):
+        the largest |w| of 8.75 million weights takes 15 ms."""
+        if self._memo_for is not s:
+            self._memo_for, self._memos = s, {}
+        if key not in self._memos:
+            self._memos[key] = compute()
+        return self._memos[key]
+
+    def _draw_layers(self, s: Snapshot) -> tuple[list[Text], int]:
+        """The layers view: its lines (those out of sight left empty) and its width.
+        Every unit and row of weights is still an item, so the cursor can reach it."""
         self.items = []
-        if s is None:
-            return out
-        sight = self._in_sight()
+        lines: list[Text] = []
+        shown, xs = self._in_sight()
         colors = palette(self.app)
         positive, negative = colors["positive"], colors["negative"]
         accent, muted = colors["accent"], colors["muted"]
-        scale = max((float(abs(link.w).max()) for link in s.links if link.w.size), default=1.0)
-        line = 0
+        scale = self._memo(s, "scale", lambda: max((float(abs(link.w).max()) for link in s.links if link.w.size),
+                                                  default=1.0))
         self.marked = None
         by_name = {layer.name: i for i, layer in enumerate(s.layers)}
         current = s.phase[len(BACKWARD):] if s.phase.startswith(BACKWARD) else None
+        width = 0
+
+        def add(line: Text | None) -> None:
+            lines.append(Text() if line is None else line)
+
         for name in reversed(s.order):
             li = by_name[name]
             layer = s.layers[li]
             header = Text(layer.name, style="bold")
             header.append(f" · {layer.activation}" if layer.activation else " (input)", style=muted)
-            marker = self._phase_marker(s, layer, current)
+            marker = self._memo(s, ("marker", li), lambda: self._phase_marker(s, layer, current))
             if marker:
                 header.append("  " + marker, style=f"bold {accent}")
                 if self.marked is None or current == layer.name:
-                    self.marked = line
-            out.append_text(header)
-            out.append("\n")
-            line += 1
+                    self.marked = len(lines)
+            add(header)
+            # A layer's unit rows are all as wide as its first (drawn here to measure it).
+            width = max(width, header.cell_len, self._unit_row(layer, 0, layer.units[0], colors, False).cell_len)
             for k, unit in enumerate(layer.units):
-                self.items.append(Item("unit", li, k, line))
-                selected = self._is_cursor()
-                row = Text("▸ " if selected else "  ")
-                row.append(_short(unit, NAME_WIDTH).ljust(NAME_WIDTH), style="reverse" if selected else "")
-                a = None if layer.a is None else float(layer.a[self.pattern, k])
-                row.append(" a" + number(a, 7, signed=False))
-                if not layer.is_input:
-                    d = None if layer.delta is None else float(layer.delta[self.pattern, k])
-                    row.append(" δ")
-                    row.append(signed(d, 8, 4), style=muted if d is None else positive if d >= 0 else negative)
-                    if layer.share is not None and self.shares:
-                        share = float(layer.share[k])
-                        row.append(" ")
-                        row.append_text(signed_bar(share, BAR_HALF, positive, negative))
-                        row.append(f" {percent(share):>5}")
-                out.append_text(row)
-                out.append("\n")
-                line += 1
+                self.items.append(Item("unit", li, k, len(lines)))
+                add(self._unit_row(layer, k, unit, colors, self._is_cursor()) if len(lines) in shown else None)
             for ci, link in enumerate(s.links):
                 if link.receiver != layer.name:
                     continue
                 sender = s.layers[by_name[link.sender]]
-                title = f"  ▲ from {link.sender}" + (" (frozen)" if link.grad is None else "")
-                labels = Text()
-                for label in _labels(sender.units):
-                    labels.append(label.ljust(3), style=muted)
-                if len(title) >= INDENT:  # the labels go on a line of their own, over their columns
-                    out.append(title + "\n", style=muted)
-                    line += 1
-                    title = ""
-                out.append(title.ljust(INDENT), style=muted)
-                out.append_text(labels)
-                out.append("\n")
-                line += 1
                 n = len(sender.units)
-                if sight is None:
-                    cells = range(n)
-                else:  # cell i spans columns INDENT + 3 i to INDENT + 3 i + 2
-                    cells = range(max(0, (sight[1].start - INDENT) // 3), min(n, (sight[1].stop - INDENT) // 3 + 1))
+                width = max(width, INDENT + 3 * n)
+                # cell i spans columns INDENT + 3 i to INDENT + 3 i + 2
+                cells = range(max(0, (xs.start - INDENT) // 3), max(0, min(n, (xs.stop - INDENT) // 3 + 1)))
+                title = (f"  ▲ from {link.sender}" + (" (frozen)" if link.grad is None else "")
+                         + ("" if link.share is None else f" (shared '{printable(link.share)}')"))
+                if len(title) >= INDENT:  # the labels go on a line of their own, over their columns
+                    add(Text(title, style=muted))
+                    width = max(width, len(title))
+                    title = ""
+                if len(lines) in shown:
+                    labels = Text(title.ljust(INDENT) + "   " * cells.start, style=muted)
+                    names = _labels(sender.units)
+                    for i in cells:
+                        labels.append(names[i].ljust(3), style=muted)
+                    add(labels)
+                else:
+                    add(None)
                 for j, unit in enumerate(layer.units):
-                    self.items.append(Item("weights", ci, j, line, n))
-                    row_selected = self._is_cursor()
-                    if sight is not None and line not in sight[0]:
-                        out.append(" " * (INDENT + 3 * n) + "\n")
-                        line += 1
+                    self.items.append(Item("weights", ci, j, len(lines), n))
+                    if len(lines) not in shown:
+                        add(None)
                         continue
+                    row_selected = self._is_cursor()
                     row = Text("    " + _short(unit, NAME_WIDTH).ljust(NAME_WIDTH) + " ", style=muted)
                     row.append("   " * cells.start)
                     for i in cells:
@@ -327,12 +330,26 @@ class NetworkDiagram(TextView, can_focus=True):
                             cell.stylize("reverse")
                         row.append_text(cell)
                         row.append(" ")
-                    row.append("   " * (n - cells.stop))
-                    out.append_text(row)
-                    out.append("\n")
-                    line += 1
-        out.append(Text(f"block height: |w| up to {scale:.3g}", style=muted))
-        return out
+                    add(row)
+        add(Text(f"block height: |w| up to {scale:.3g}", style=muted))
+        return lines, max(width, lines[-1].cell_len)
+
+    def _unit_row(self, layer, k: int, unit: str, colors: dict, selected: bool) -> Text:
+        positive, negative, muted = colors["positive"], colors["negative"], colors["muted"]
+        row = Text("▸ " if selected else "  ")
+        row.append(_short(unit, NAME_WIDTH).ljust(NAME_WIDTH), style="reverse" if selected else "")
+        a = None if layer.a is None else float(layer.a[self.pattern, k])
+        row.append(" a" + number(a, 7, signed=False))
+        if not layer.is_input:
+            d = None if layer.delta is None else float(layer.delta[self.pattern, k])
+            row.append(" δ")
+            row.append(signed(d, 8, 4), style=muted if d is None else positive if d >= 0 else negative)
+            if layer.share is not None and self.shares:
+                share = float(layer.share[k])
+                row.append(" ")
+                row.append_text(signed_bar(share, BAR_HALF, positive, negative))
+                row.append(f" {percent(share):>5}")
+        return row
 
     def _draw_flow(self, s: Snapshot) -> Text:
         # The items in the layers view's order, so that the cursor stays on the same unit
@@ -425,10 +442,14 @@ class NetworkView(Vertical):
             self.border_title = Text(title)  # a pattern's name from the file: never read as markup
         self.describe()
 
-    def toggle_view(self) -> None:
-        """From the flow to the layers view, or back; the cursor stays where it was."""
+    def toggle_view(self) -> bool:
+        """From the flow to the layers view, or back; the cursor stays where it was. False
+        (and no change) when the network is too big for the flow."""
+        if self.view == "layers" and self._plan is None:
+            return False
         self._chosen = "layers" if self.view == "flow" else "flow"
         self._refresh_view()
+        return True
 
     def reset(self) -> None:
         """Back to the start, for another scenario: the cursor on the first output unit, the
@@ -478,9 +499,11 @@ class NetworkView(Vertical):
                width, height, self.diagram.shares)
         if key != self._planned:
             self._planned = key
-            self._plan, self._fits = flow.plan(s, width, height, self.diagram.shares, slack=DETAIL_LINES)
+            self._plan, self._fits = None, False
+            if flow.drawable(s):
+                self._plan, self._fits = flow.plan(s, width, height, self.diagram.shares, slack=DETAIL_LINES)
         wanted = self._fits if self._chosen is None else self._chosen == "flow"
-        self.diagram.flow = self._plan if wanted else None
+        self.diagram.flow = self._plan if wanted else None  # None: the layers view
 
     def on_resize(self) -> None:
         self._arrange(self.diagram.snapshot)
@@ -532,6 +555,9 @@ def describe(diagram: NetworkDiagram) -> Text:
     receiver = s.layer(link.receiver).units[j]
     sender = s.layer(link.sender).units[i]
     parts = [f"w({receiver} ← {sender}) = {float(link.w[j, i]):+.6g}"]
+    if link.share is not None:  # one weight, at every use: its gradient is the sum over them
+        uses = [f"{other.sender}→{other.receiver}" for other in s.links if other.share == link.share]
+        parts.append(printable(f"shared '{link.share}', {len(uses)} uses: {', '.join(uses)}"))
     if link.grad is None:
         parts.append("frozen")
     elif s.layer(link.receiver).delta is None:

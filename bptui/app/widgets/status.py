@@ -51,7 +51,13 @@ class StatusLine(Widget):
 
     def show(self, snapshot: Snapshot, phase: str, rate: float | None = None, extra: str = "") -> None:
         """Repaint only the cells that changed: while training, the epoch and the loss."""
-        text = status_text(snapshot, phase, rate, extra)
+        self._put(status_text(snapshot, phase, rate, extra))
+
+    def say(self, text: str) -> None:
+        """A line of plain text in place of the run's (while a network is being built)."""
+        self._put(Text(text, style="bold", no_wrap=True, overflow="ellipsis"))
+
+    def _put(self, text: Text) -> None:
         span = changed_span(self._shown, text)
         if span is None:
             return

@@ -38,7 +38,7 @@ class TextView(Widget):
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
-        self._text = Text()
+        self._joined: Text | None = Text()  # the lines as one text, made when asked for
         self._lines: list[Text] = []
         self._width = 0
         self._strips: dict[int, Strip] = {}  # lines rendered, by y
@@ -46,9 +46,13 @@ class TextView(Widget):
 
     def set_text(self, text: Text) -> None:
         lines = list(text.split("\n", allow_blank=True))
-        width = max((line.cell_len for line in lines), default=0)
+        self.set_lines(lines, max((line.cell_len for line in lines), default=0), text)
+
+    def set_lines(self, lines: list[Text], width: int, text: Text | None = None) -> None:
+        """The text as its lines, as wide as ``width``: a drawing may leave the lines out
+        of sight empty (the network's layers view) and still scroll as far as it reaches."""
         old = self._lines
-        self._text, self._lines = text, lines
+        self._joined, self._lines = text, lines
         if len(lines) != len(old) or width != self._width:
             self._width = width
             self._strips.clear()
@@ -82,6 +86,12 @@ class TextView(Widget):
 
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
         return max(len(self._lines), 1)
+
+    @property
+    def _text(self) -> Text:
+        if self._joined is None:
+            self._joined = Text("\n").join(self._lines)
+        return self._joined
 
     def render(self) -> Text:
         return self._text

@@ -4,48 +4,71 @@ from __future__ import annotations
 
 import textwrap
 
-import numpy as np
 from rich.text import Text
 
 from bptui.app.glyphs import compact
+from bptui.core.ledger import largest, magnitude
 from bptui.core.snapshot import Snapshot
 from bptui.core.stepper import UPDATE
 
 MOVERS = 5
+EVERY = 5000  # changes listed one by one (the digits: 2,410); a bigger network's are in the network panel
 
 
-def changes(snapshot: Snapshot) -> list[tuple[str, float, float]]:
-    """(label, value, last change) of every trainable weight and bias, in network order."""
-    rows = []
+def _blocks(snapshot: Snapshot):
+    """Each trainable connection's and layer's biases, in network order: a function that
+    names its r-th weight (or bias), its values and its last changes, flat."""
     for link in snapshot.links:
-        if link.change is None:
-            continue
-        receivers = snapshot.layer(link.receiver).units
-        senders = snapshot.layer(link.sender).units
-        for j, i in np.ndindex(link.w.shape):
-            rows.append((f"w({receivers[j]} ← {senders[i]})", float(link.w[j, i]), float(link.change[j, i])))
+        if link.change is not None:
+            receivers, senders = snapshot.layer(link.receiver).units, snapshot.layer(link.sender).units
+            n = len(senders)
+            yield (lambda r, receivers=receivers, senders=senders, n=n: f"w({receivers[r // n]} ← {senders[r % n]})",
+                   link.w.reshape(-1), link.change.reshape(-1))
     for layer in snapshot.layers:
         if layer.bias is not None and layer.bias_change is not None:
-            for k, unit in enumerate(layer.units):
-                rows.append((f"b({unit})", float(layer.bias[k]), float(layer.bias_change[k])))
+            yield (lambda r, units=layer.units: f"b({units[r]})"), layer.bias.reshape(-1), layer.bias_change.reshape(-1)
+
+
+def changes(snapshot: Snapshot, limit: int | None = None) -> list[tuple[str, float, float]]:
+    """(label, value, last change) of every trainable weight and bias (the first ``limit``
+    of them), in network order."""
+    rows = []
+    for label, values, change in _blocks(snapshot):
+        for r in range(len(values) if limit is None else min(len(values), limit - len(rows))):
+            rows.append((label(r), float(values[r]), float(change[r])))
+        if limit is not None and len(rows) >= limit:
+            break
     return rows
+
+
+def movers(snapshot: Snapshot, k: int = MOVERS) -> list[tuple[str, float, float]]:
+    """The ``k`` biggest changes (|Δ|), ties in network order, as ``changes`` gives them."""
+    found = []
+    offset = 0
+    for label, values, change in _blocks(snapshot):
+        size = magnitude(change)
+        found += [(-size[r], offset + r, (label(r), float(values[r]), float(change[r]))) for r in largest(size, k)]
+        offset += len(values)
+    return [row for *_, row in sorted(found, key=lambda f: f[:2])[:k]]
 
 
 def updates_text(snapshot: Snapshot, colors: dict, width: int = 40) -> Text:
     positive, negative = colors["positive"], colors["negative"]
     muted = colors["muted"]
-    rows = changes(snapshot)
+    total = sum(len(values) for _, values, _ in _blocks(snapshot))
+    rows = changes(snapshot, EVERY)
     out = Text(no_wrap=True, overflow="crop")
     if not rows:
         out.append(_wrap("Nothing here can learn: every connection is frozen.", width), style=muted)
         return out
     if snapshot.epoch == 0 and snapshot.phase != UPDATE:
         out.append(_wrap("No weight has changed yet: press n for one update.", width) + "\n", style=muted)
-    change_width, value_width = _widths(rows)
-    labels, with_value, label_width = _layout(rows, width, change_width, value_width)
+    top = movers(snapshot)
+    change_width, value_width = _widths(rows + top)
+    labels, with_value, label_width = _layout(rows + top, width, change_width, value_width)
 
-    def line(k: int) -> None:
-        _, value, change = rows[k]
+    def line(k: int, row) -> None:
+        _, value, change = row
         out.append(f"{labels[k]:<{label_width}} Δ ")
         out.append(compact(change, change_width),
                    style=positive if change > 0 else negative if change < 0 else muted)
@@ -57,11 +80,18 @@ def updates_text(snapshot: Snapshot, colors: dict, width: int = 40) -> Text:
                                             "; the values are in the network panel"), width) + "\n\n",
                style=muted)
     out.append(_wrap("biggest movers", width) + "\n", style="bold")
-    for k in sorted(range(len(rows)), key=lambda k: -abs(rows[k][2]))[:MOVERS]:
-        line(k)
-    out.append("\n" + _wrap("every weight and bias", width) + "\n", style="bold")
-    for k in range(len(rows)):
-        line(k)
+    for k, row in enumerate(top):
+        line(len(rows) + k, row)
+    if total > len(rows):
+        out.append("\n" + _wrap(f"the first {len(rows):,} of {total:,} weights and biases", width) + "\n",
+                   style="bold")
+    else:
+        out.append("\n" + _wrap("every weight and bias", width) + "\n", style="bold")
+    for k, row in enumerate(rows):
+        line(k, row)
+    if total > len(rows):
+        out.append(_wrap("The network panel shows every weight: move its cursor onto one for its last change.",
+                         width) + "\n", style=muted)
     return out
 
 
