@@ -239,3 +239,14 @@ def test_docs_app_md_gives_the_limits_the_app_uses():
     # The status line it quotes is the one the app writes for such a network.
     scenario = wide(2500, 2500, 1000, patterns=10)
     assert f"building the network: {weights_of(scenario):,} weights, 10 patterns …" in section
+
+
+def test_a_network_too_big_for_knock_outs_says_so_and_a_step_does_not_wait_for_them():
+    """520 units of 310,000 weights: their knock-outs took 3 to 10 s a snapshot."""
+    run = Run(wide(600, 500, 20))
+    p = run.inspect()
+    s = take_snapshot(run, p, "paused", counterfactuals=True)
+    assert all(layer.knockout is None for layer in s.layers)
+    assert "No knock-outs" in blame_text(s, COLORS, 60).plain
+    small = Run(wide(20, 10, 3))  # a small one has them
+    assert take_snapshot(small, small.inspect(), "paused", counterfactuals=True).layer("hid").knockout is not None

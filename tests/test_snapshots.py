@@ -137,3 +137,9 @@ def test_time_travel(snap_compare, shipped):
     """Five updates, then two epochs back: epoch 3 as it was, ready to train on."""
     app = BptuiApp(load_scenario(shipped["xor"]))
     assert snap_compare(app, run_before=_rewound, terminal_size=(80, 24))
+
+
+def test_time_steps_side_by_side(snap_compare, shipped):
+    """A network unrolled in time: its steps left to right, the blame back at step 1."""
+    app = BptuiApp(load_scenario(shipped["rotate-3bit"]))
+    assert snap_compare(app, press=["full_stop"] * 4, terminal_size=(120, 30))

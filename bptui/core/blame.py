@@ -38,6 +38,10 @@ KNOCKOUT_LIMIT = 50_000_000
 # ...and at most this many multiply-adds (units knocked out x patterns x weights): the
 # digits take 1.5e8; a network of millions of weights would take minutes.
 KNOCKOUT_WEIGHT_LIMIT = 1_000_000_000
+# ...and at most this many parameters copied (units knocked out x parameters, one copy of
+# theta a unit): the digits copy 1e5; a 600-500-20 network, 520 units of 310,000, took
+# 3 to 10 s a snapshot, so a step of the app waited that long (issue 14).
+KNOCKOUT_COPY_LIMIT = 20_000_000
 
 
 def own_input(p: Pass, unit: LayerPlan) -> np.ndarray:
@@ -142,12 +146,13 @@ def own_parameters(network: Network, unit: LayerPlan, k: int, index=None) -> np.
 def knockouts(network: Network, x, t, care=None, margin: float = 0.0) -> dict[str, np.ndarray] | None:
     """knockout_j = E - E(unit j's bias and weights from the inputs set to 0), for every unit
     of every non-input layer, at the network's current weights (a single run). 0 for a unit
-    with no own part. None when the work would pass KNOCKOUT_LIMIT."""
+    with no own part. None when the work would pass one of the KNOCKOUT_ limits."""
     owners = [u for u in network.computed
               if u.b is not None or any(link.sender.is_input and link.w.size for link in u.incoming)]
     count = sum(u.size for u in owners)  # the units knocked out: those with an own part
     per_pass = len(x) * sum(u.size for u in network.layers)
-    if count * per_pass > KNOCKOUT_LIMIT or count * len(x) * network.size > KNOCKOUT_WEIGHT_LIMIT:
+    if (count * per_pass > KNOCKOUT_LIMIT or count * len(x) * network.size > KNOCKOUT_WEIGHT_LIMIT
+            or count * network.size > KNOCKOUT_COPY_LIMIT):
         return None
     index = network.views(np.arange(network.size))
     units = [(u, k, own_parameters(network, u, k, index)) for u in owners for k in range(u.size)]

@@ -93,6 +93,9 @@ def blame_text(snapshot: Snapshot, colors: dict, width: int = 40) -> Text:
         if snapshot.phase == RUNNING and not snapshot.counterfactuals:
             _wrap(out, "While training, the knock-outs (and the responsibility) are computed for small "
                        "networks only: pause (space) or step (n, .) to see them.", width, muted)
+        elif snapshot.counterfactuals and all(layer.knockout is None for layer in computed):
+            _wrap(out, "No knock-outs: each takes a forward pass with its own copy of the weights, too "
+                       "much work for a network this big (bptui/core/blame.py, KNOCKOUT_ limits).", width, muted)
     _responsibility(out, snapshot, computed, colors, width)
 
     half = max(4, min(10, (width - 16) // 2))

@@ -93,11 +93,21 @@ class Plan:
 
 
 def columns(s: Snapshot) -> dict[str, int]:
-    """A layer's column: its longest path from an input (the inputs' is 0)."""
+    """A layer's column: its longest path from an input (the inputs' is 0). A network
+    unrolled in time goes step by step, left to right: a step's layers come after every
+    layer of the steps before it, each at its longest path within its step, so that an
+    input given at step 2 stands beside step 2, not beside the first inputs."""
+    time = s.scenario.time if s.scenario is not None else None
     column: dict[str, int] = {}
-    for name in s.order:
-        senders = [column[link.sender] for link in s.links if link.receiver == name]
-        column[name] = 1 + max(senders) if senders else 0
+    start = 0  # the first column of the step being placed
+    step_of = (lambda name: 0) if time is None else time.step
+    for step in sorted({step_of(name) for name in s.order}):
+        for name in s.order:
+            if step_of(name) == step:
+                senders = [column[link.sender] for link in s.links
+                           if link.receiver == name and step_of(link.sender) == step]
+                column[name] = 1 + max(senders) if senders else start
+        start = 1 + max(column.values())
     return column
 
 
@@ -310,7 +320,7 @@ def draw(p: Plan, s: Snapshot, pattern: int, colors: dict, cursor: tuple | None,
         layer = s.layers[b.layer]
         about = (current == layer.name or (s.phase == LOSS and layer.is_output)
                  or (s.phase == UPDATE and changed(s, layer)))
-        header = Text(printable(layer.name), style="bold")
+        header = Text(printable(_title(s, layer.name)), style="bold")
         if about:
             header.stylize(accent)
             header.append(" Δ" if s.phase == UPDATE else " " + BACK, style=f"bold {accent}")
@@ -499,6 +509,13 @@ def _targets(s: Snapshot) -> list[tuple[int, int, int]]:
             out += [(li, k, column + k) for k in range(len(layer.units))]
             column += len(layer.units)
     return out
+
+
+def _title(s: Snapshot, name: str) -> str:
+    """A layer's heading: a copy of a layer in a network unrolled in time by its step,
+    as the paper writes it (``state t=2``)."""
+    time = s.scenario.time if s.scenario is not None else None
+    return name if time is None else f"{time.base(name)} t={time.step(name)}"
 
 
 def _words(s: Snapshot, layer_name: str) -> tuple[str | None, str | None]:
