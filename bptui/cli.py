@@ -11,6 +11,7 @@ import errno
 import ipaddress
 import json
 import math
+import os
 import shlex
 import signal
 import socket
@@ -18,6 +19,8 @@ import sys
 import threading
 import time
 import traceback
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -381,7 +384,46 @@ def _app(argv: list[str]) -> int:
                         help=f"{SCENARIO}; without it, the gallery")
     parser.add_argument("--seed", type=_whole(0, MAX_SEED), help="seed for the starting weights")
     args = parser.parse_args(argv)
-    scenario = _load(args.path) if args.path else None  # a bad file is reported before the app starts
-    from bptui.app.app import run_app  # the app (and Textual) only when it is wanted
+    # A bad file is reported before the app starts; one that takes long to read (megabytes
+    # of data), as soon as it is read: the app shows a first frame meanwhile (issue 14).
+    # It is read while the app's modules load.
+    big = args.path is not None and _size(args.path) > READ_LATER
+    future = _read_in_thread(args.path) if args.path and not big else None
+    from bptui.app.app import Reading, run_app  # the app (and Textual) only when it is wanted
 
-    return run_app(scenario, args.seed)
+    scenario = reading = None
+    if big:  # read by the app after its first frame: a read now would slow that frame down
+        reading = Reading(args.path, None)
+    elif future is not None:
+        try:
+            scenario = future.result(timeout=READ_HERE)
+        except FutureTimeout:
+            reading = Reading(args.path, future)
+    return run_app(scenario, args.seed, reading=reading)
+
+
+READ_HERE = 0.3  # seconds: a file read by then opens at once; a slower one behind a first frame
+READ_LATER = 256 * 1024  # bytes: a bigger scenario file takes more than READ_HERE to read (0.4 s for 175 KB)
+
+
+def _size(path: str) -> int:
+    """The scenario file's size in bytes; 0 when it cannot be told (a shipped name, a bad
+    path: _load says what is wrong with it)."""
+    try:
+        return os.stat(catalog.resolve(path)).st_size
+    except (OSError, ValueError, InputError):
+        return 0
+
+
+def _read_in_thread(path: str) -> Future:
+    """``_load(path)`` in a daemon thread: quitting the app never waits for a read to end."""
+    future: Future = Future()
+
+    def read() -> None:
+        try:
+            future.set_result(_load(path))
+        except BaseException as e:  # the InputError of a bad file, or a bug: for the waiter to raise
+            future.set_exception(e)
+
+    threading.Thread(target=read, name="read", daemon=True).start()
+    return future

@@ -250,3 +250,61 @@ def test_a_network_too_big_for_knock_outs_says_so_and_a_step_does_not_wait_for_t
     assert "No knock-outs" in blame_text(s, COLORS, 60).plain
     small = Run(wide(20, 10, 3))  # a small one has them
     assert take_snapshot(small, small.inspect(), "paused", counterfactuals=True).layer("hid").knockout is not None
+
+
+async def test_a_file_still_being_read_gets_a_first_frame_that_says_so(shipped):
+    from concurrent.futures import Future
+
+    from bptui.app.app import Reading
+
+    future: Future = Future()
+    app = BptuiApp(reading=Reading("huge.toml", future))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert app.query_one(StatusLine)._shown.plain.strip() == "reading huge.toml …"
+        future.set_result(load_scenario(shipped["xor"]))
+        await until(pilot, lambda: app.scenario is not None and app.scenario.title == "XOR")
+        await pilot.pause()
+        assert "epoch 0" in app.query_one(StatusLine)._shown.plain
+
+
+async def test_a_file_found_bad_once_read_ends_the_app_with_its_error_and_2(tmp_path):
+    from concurrent.futures import Future
+
+    from bptui.app.app import Reading
+    from bptui.core.errors import InputError
+
+    future: Future = Future()
+    app = BptuiApp(reading=Reading("bad.toml", future))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        bad = tmp_path / "bad.toml"
+        bad.write_text("format = 1\n[scenario\n")
+        try:
+            load_scenario(bad)
+        except InputError as e:
+            future.set_exception(e)
+        await until(pilot, lambda: app.return_code is not None)
+    assert app.return_code == 2 and app.read_error is not None
+    assert "bad.toml" in app.read_error.lines()[0]
+
+
+def test_the_command_line_opens_a_quickly_read_file_at_once_and_reports_a_bad_one_before(monkeypatch, tmp_path,
+                                                                                           capsys, shipped):
+    import time as clock
+
+    from bptui import cli
+    from bptui.app import app as app_module
+
+    opened = []
+    monkeypatch.setattr(app_module, "run_app", lambda scenario, seed, reading=None: opened.append((scenario, reading)) or 0)
+    assert cli.main([str(shipped["xor"])]) == 0
+    assert opened[-1][0].title == "XOR" and opened[-1][1] is None
+    bad = tmp_path / "bad.toml"
+    bad.write_text("format = 1\n[scenario\n")
+    assert cli.main([str(bad)]) == 2 and "bad.toml" in capsys.readouterr().err
+    real = cli._load
+    monkeypatch.setattr(cli, "_load", lambda path: (clock.sleep(2 * cli.READ_HERE), real(path))[1])
+    assert cli.main([str(shipped["xor"])]) == 0
+    scenario, reading = opened[-1]
+    assert scenario is None and reading.path == str(shipped["xor"]) and reading.future.result(10).title == "XOR"

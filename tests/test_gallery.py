@@ -19,8 +19,9 @@ from conftest import AND_TOML
 
 PATH = ["biscuit-factory", "biscuit-factory-preservative", "biscuit-factory-baking", "tutoring-chain", "xor",
         "xor-2-1-1",
-        "encoder-4-2-4", "encoder-8-3-8", "negation", "parity-4", "symmetry", "family-trees-1986", "family-trees",
-        "rotate-3bit", "digits", "lesson-xor-rate"]
+        "encoder-4-2-4", "encoder-8-3-8", "negation", "parity-4", "symmetry", "t-c-problem", "family-trees-1986",
+        "family-trees", "fig5-remember", "rotate-3bit", "shift-register", "sequence-completion", "digits",
+        "lesson-xor-rate"]
 
 
 async def until(pilot, condition, seconds: float = 10.0) -> None:

@@ -68,7 +68,7 @@ async def test_e_on_a_shared_weight_adds_its_gradient_up_over_the_steps(shipped)
         await pilot.press("e")
         await until(pilot, lambda: "sum over its uses" in app.query_one("#explain").text)
         explained = " ".join(app.query_one("#explain").text.split())
-        assert "[use 1]" in explained and "[use 2]" in explained
+        assert "[use 1, t=2]" in explained and "[use 2, t=1]" in explained  # the backward pass meets step 2 first
         assert "shared ('state -> state') by 2 connections" in explained
         # The panel's sum is the engine's gradient of the one weight, and each use's part is
         # that use's own sum over the patterns of delta_j a_i.

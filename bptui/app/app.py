@@ -21,10 +21,12 @@ from __future__ import annotations
 
 import functools
 import os
+from concurrent.futures import Future
 import select
 import sys
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 from platformdirs import user_downloads_path
 from textual import work
@@ -54,9 +56,10 @@ from bptui.app.widgets.sweep import SweepPanel
 from bptui.app.widgets.textview import TextPanel
 from bptui.app.widgets.updates import updates_text
 from bptui.core.controller import SWEEP_SEEDS, Controller, build, builds_quickly, weights_of
-from bptui.core.errors import printable
+from bptui.core.errors import PATH_EXCERPT, InputError, excerpt, printable
 from bptui.core.gradcheck import GradientCheck, check_gradients
-from bptui.core.scenario import MAX_WEIGHT_INIT, Scenario
+from bptui.core import catalog
+from bptui.core.scenario import MAX_WEIGHT_INIT, Scenario, load_scenario
 from bptui.core.snapshot import Snapshot
 from bptui.core.stepper import PAUSED
 from bptui.core.sweep import Sweep, SweepResult
@@ -233,9 +236,12 @@ class BptuiApp(App):
         "quit": ("q", "Quit", "Leave bptui"),
     }
 
-    def __init__(self, scenario: Scenario | None = None, seed: int | None = None) -> None:
+    def __init__(self, scenario: Scenario | None = None, seed: int | None = None,
+                 reading: Reading | None = None) -> None:
         super().__init__()
         self.initial = scenario, seed
+        self.reading = reading  # a file still being read: the first frame says so
+        self.read_error: InputError | None = None  # what made it unreadable: the app leaves with 2
         self.controller = Controller(say=self.say)
         self.pattern = 0
         self._dirty = False  # something besides a new snapshot asks for a redraw
@@ -299,8 +305,32 @@ class BptuiApp(App):
         scenario, seed = self.initial
         if scenario is not None:
             self.load(scenario, seed)
+        elif self.reading is not None:
+            self._pending = -1  # the run's keys wait, as for a network being built
+            self.query_one(StatusLine).say(f" reading {printable(excerpt(self.reading.path, PATH_EXCERPT))} …")
+            self.call_after_refresh(self._read, self.reading, seed)  # the first frame first
         else:
             self.push_screen(GalleryScreen(can_cancel=False), self._opened)
+
+    @work(thread=True, group="read", exit_on_error=False)
+    def _read(self, reading: Reading, seed: int | None) -> None:
+        try:
+            scenario = (reading.future.result() if reading.future is not None
+                        else load_scenario(catalog.resolve(reading.path), display=reading.path))
+        except InputError as e:
+            self.call_from_thread(self._unreadable, e)
+            return
+        except Exception as e:  # a bug while reading: the app ends as after any internal error
+            self.call_from_thread(self._failed, e)
+            return
+        self.call_from_thread(self.load, scenario, seed)
+
+    def _failed(self, error: Exception) -> None:
+        raise error
+
+    def _unreadable(self, error: InputError) -> None:
+        self.read_error = error
+        self.exit(return_code=2)
 
     def watch_title(self, title: str) -> None:
         # Textual never sets the terminal's own title: the window should name the scenario.
@@ -824,7 +854,15 @@ def terminal_gone() -> bool:
         return True
 
 
-def run_app(scenario: Scenario | None = None, seed: int | None = None) -> int:
+class Reading(NamedTuple):
+    """A scenario file being read in a thread (megabytes of data take seconds): its path, as
+    given, and the future that gives the Scenario or raises its InputError."""
+
+    path: str
+    future: Future | None  # None: the app reads it, once its first frame is drawn
+
+
+def run_app(scenario: Scenario | None = None, seed: int | None = None, reading: Reading | None = None) -> int:
     try:
         columns, lines = os.get_terminal_size(sys.__stdout__.fileno())
     except (OSError, ValueError, AttributeError):
@@ -837,6 +875,11 @@ def run_app(scenario: Scenario | None = None, seed: int | None = None) -> int:
     from bptui.app import terminal
 
     # The terminal given back on a signal too; 1 after an internal error, 128 + N after signal N.
-    app = BptuiApp(scenario, seed)
-    return terminal.run(app, stop=app.controller.halt)
+    app = BptuiApp(scenario, seed, reading=reading)
+    code = terminal.run(app, stop=app.controller.halt)
+    if app.read_error is not None:  # reported as the command line reports a bad file, once the terminal is back
+        for line in app.read_error.lines():
+            print(line, file=sys.stderr)
+        return 2
+    return code
 

@@ -32,8 +32,8 @@ LEARNING_PATH: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("stories", ("biscuit-factory", "biscuit-factory-preservative", "biscuit-factory-baking", "tutoring-chain",
                  "xor", "xor-2-1-1")),
     ("the 1986 paper's experiments", ("encoder-4-2-4", "encoder-8-3-8", "negation", "parity-4", "symmetry",
-                                      "family-trees-1986", "family-trees")),
-    ("networks through time", ("rotate-3bit",)),
+                                      "t-c-problem", "family-trees-1986", "family-trees")),
+    ("networks through time", ("fig5-remember", "rotate-3bit", "shift-register", "sequence-completion")),
     ("digits and lessons", ("digits", "lesson-*")),
 )
 # The heading of the files that are not on the path (a scenario added to the folder, but

@@ -198,6 +198,13 @@ def params(network: Network) -> list[Param]:
     return out
 
 
+def _use_label(network: Network, receiver: LayerPlan, n: int) -> str:
+    """A shared parameter's n-th use: in a network unrolled in time, the step it acts at
+    (the receiving copy's), else its place in the sum."""
+    time = network.scenario.time
+    return f"use {n + 1}" if time is None else f"use {n + 1}, t={time.step(receiver.name)}"
+
+
 def param_at(network: Network, k: int) -> Param:
     """``params(network)[k]``, without naming every parameter first: a network of millions
     of weights took seconds to name them all, for the ledger's five lines."""
@@ -272,7 +279,7 @@ def explain_gradient(run: Run, p: Pass, param: Param, rows=slice(None), grad: np
     for n, (use, matrix) in enumerate(zip(uses[:done], per_use)):
         use_unit, use_link = (use, None) if link is None else (use.receiver, use)
         use_param = Param(use_unit.name, param.j, None if link is None else use.sender.name, param.i)
-        what = f"dE/d{param_name(net, use_param)} [use {n + 1}]"
+        what = f"dE/d{param_name(net, use_param)} [{_use_label(net, use_unit, n)}]"
         parts.append(_use_gradient(ctx, use_unit, use_link, use_param, what,
                                    matrix[0, param.j] if link is None else matrix[param.j, param.i]))
     terms = [Term((Factor(part.what, part.value),)) for part in parts]
