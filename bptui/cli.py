@@ -403,7 +403,7 @@ def _app(argv: list[str]) -> int:
 
 
 READ_HERE = 0.3  # seconds: a file read by then opens at once; a slower one behind a first frame
-READ_LATER = 256 * 1024  # bytes: a bigger scenario file takes more than READ_HERE to read (0.4 s for 175 KB)
+READ_LATER = 64 * 1024  # bytes: a bigger scenario file takes a tenth of a second or more to read (0.35 s for 175 KB)
 
 
 def _size(path: str) -> int:

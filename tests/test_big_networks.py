@@ -236,6 +236,9 @@ def test_docs_app_md_gives_the_limits_the_app_uses():
     assert f"the {LISTED} units of a layer" in section and f"the first {EVERY:,} weights" in section
     assert f"the first {MEANING_UNITS} units of a layer, each by its first {MEANING_SENDERS:,} weights" in section
     assert f"at most {HISTORY_BYTES // 2**20} MB" in " ".join(doc.split())
+    from bptui.cli import READ_LATER
+
+    assert f"A scenario file over {READ_LATER // 1024} KB" in section
     # The status line it quotes is the one the app writes for such a network.
     scenario = wide(2500, 2500, 1000, patterns=10)
     assert f"building the network: {weights_of(scenario):,} weights, 10 patterns …" in section
