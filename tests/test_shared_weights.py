@@ -25,7 +25,7 @@ import pytest
 from bptui.core.errors import InputError
 from bptui.core.explain import Param, explain_change, explain_gradient, param_name, params
 from bptui.core.functions import ACTIVATIONS
-from bptui.core.gradcheck import check_gradients, numeric_gradient, parameter_names, weight_index
+from bptui.core.gradcheck import check_gradients, parameter_names, weight_index
 from bptui.core.ledger import ledger_lines, ledger_record
 from bptui.core.network import Network
 from bptui.core.responsibility import reference_theta, responsibility
@@ -35,6 +35,7 @@ from bptui.core.stepper import Stepper
 from bptui.core.sweep import Sweep
 from bptui.core.training import Run, init_weights
 
+from conftest import slopes_at_smooth_weights
 from test_explain import check
 
 RTOL = 1e-6
@@ -129,13 +130,7 @@ def test_gradients_of_shared_weights_and_biases_are_the_slopes_of_E(shape, hidde
             start, end = net._bias_spans[u.index]
             shared.update(range(start, end))
     assert shared, "the case must have a trainable shared parameter"
-    for seed in range(20, 40):  # the first random weights where few slopes cross a corner of E
-        init_weights(net, scenario, seed)
-        net.gradient(run_x, t)
-        backprop = net.grad.copy()
-        numeric = numeric_gradient(net, run_x, t)
-        if numeric.corner.sum() <= net.n_trainable // 4:
-            break
+    backprop, numeric = slopes_at_smooth_weights(net, scenario, run_x, t)
     judged = ~numeric.corner
     assert judged[sorted(shared)].any()
     np.testing.assert_allclose(backprop[judged], numeric.dE_dw[judged], rtol=RTOL, atol=ATOL)
